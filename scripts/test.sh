@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Sets up, builds and runs qfloat's tests.
+#   scripts/test.sh              Release build (CUDA compiled when nvcc is found), all tests
+#   scripts/test.sh --sanitize   AddressSanitizer + UndefinedBehaviorSanitizer build, fast tests
+# Long exhaustive sweeps carry the ctest label `exhaustive`; CUDA tests the label `cuda` (they
+# report SKIPPED without a GPU).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode="${1:-release}"
+bash scripts/setup.sh --python
+jobs="$(nproc)"
+
+if [ "$mode" = "--sanitize" ]; then
+  build=build-asan
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQFLOAT_SANITIZE=ON \
+    -DQFLOAT_CUDA=OFF -DQFLOAT_ENABLE_BENCH=OFF -DQFLOAT_WERROR=ON
+  cmake --build "$build" -j "$jobs"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  export QFLOAT_ORACLE_SAMPLES=20000
+  (cd "$build" && ctest --output-on-failure -j "$jobs" -LE "exhaustive|fuzz|install|python")
+else
+  build=build-release
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DQFLOAT_CUDA=AUTO -DQFLOAT_WERROR=ON
+  cmake --build "$build" -j "$jobs"
+  (cd "$build" && ctest --output-on-failure -j "$jobs")
+fi
