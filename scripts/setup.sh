@@ -9,7 +9,7 @@ if [ "$(id -u)" != 0 ]; then SUDO="sudo"; fi
 DEBIAN_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev catch2 libhwy-dev libbenchmark-dev libtomlplusplus-dev libcli11-dev
-  nlohmann-json3-dev libzip-dev zlib1g-dev libeigen3-dev librandom123-dev
+  nlohmann-json3-dev libzip-dev zipcmp zipmerge ziptool zlib1g-dev libeigen3-dev librandom123-dev
   librsvg2-bin clang libclang-rt-14-dev
 )
 missing=()
