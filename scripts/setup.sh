@@ -10,7 +10,7 @@ DEBIAN_PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libboost-dev catch2 libhwy-dev libbenchmark-dev libtomlplusplus-dev libcli11-dev
   nlohmann-json3-dev libzip-dev zipcmp zipmerge ziptool zlib1g-dev libeigen3-dev librandom123-dev
-  librsvg2-bin clang libclang-rt-14-dev
+  librsvg2-bin libexpat1-dev clang libclang-rt-14-dev
 )
 missing=()
 for p in "${DEBIAN_PACKAGES[@]}"; do
