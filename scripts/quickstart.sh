@@ -13,7 +13,7 @@ qfloat=build-release/src/cli/qfloat
 mkdir -p out
 grads=data/grads_digits_mlp
 constants=$grads/constants.json
-lr=0.3   # the recording's fixed learning rate (also in each file's __metadata__)
+step=0.1  # an admissible fixed step (the recording used lr 0.3, beyond mu/(L M_G) = 0.14)
 
 echo "== Shrinkage of real gradients (50 steps, 26k parameters), each format with its own scaling"
 "$qfloat" analyze "$grads" \
@@ -24,10 +24,10 @@ echo "== The same FP8 formats with per-tensor (current) amax scaling"
 "$qfloat" analyze "$grads" -f e4m3fn,e5m2 -r rne,sr --scaling tensor \
   --json out/analysis_tensor.json --plot out/plots_tensor --progress never
 echo
-echo "== What that does to SGD (nonconvex bound (c), fixed step $lr; constants estimated at recording)"
-"$qfloat" predict out/analysis.json --constants "$constants" --step "$lr" \
+echo "== What that does to SGD (nonconvex bound (c), fixed step $step; constants estimated at recording)"
+"$qfloat" predict out/analysis.json --constants "$constants" --step "$step" \
   --json out/prediction.json --plot out/prediction.svg
-"$qfloat" predict out/analysis_tensor.json --constants "$constants" --step "$lr" \
+"$qfloat" predict out/analysis_tensor.json --constants "$constants" --step "$step" \
   --json out/prediction_tensor.json --plot out/prediction_tensor.svg
 echo
 echo "Wrote out/analysis*.json, out/prediction*.json, out/plots*/ and out/prediction*.svg"
