@@ -5,7 +5,10 @@
 // selects) and writes OUT (.npy or .safetensors, by its extension): float32 fake-quant values
 // (float64 for formats float32 cannot hold), or with --packed the codes in the matching
 // safetensors dtype plus "<name>.scale" (and NVFP4's "<name>.tensor_scale") tensors. Integer,
-// boolean and complex tensors are copied unchanged. OUT is written to a temporary and renamed,
+// boolean and complex tensors are copied unchanged. FP6 codes, and FP4 codes whose last
+// dimension is odd, are stored as U8, one code per byte, because the safetensors reference
+// (0.8, with torch) cannot load them otherwise and then refuses the whole file (the metadata
+// key "qfloat.codes_one_per_byte" lists those tensors). OUT is written to a temporary and renamed,
 // after every tensor has been computed: a failure leaves no OUT (DESIGN.md, CLI contract).
 //
 // Stochastic rounding: element i of tensor t uses index offset(t) + i, where offset(t) is the
@@ -138,6 +141,7 @@ int RunQuantize(const QuantizeArgs& args) {
   // Compute everything before writing anything.
   std::vector<OutTensor> outs;
   std::vector<TensorReport> reports;
+  std::vector<std::string> unpacked_names;  // sub-byte codes stored one per byte
   const bool wide_out = !FitsInFloat(q.spec) && !scaled;
   for (const size_t i : selected) {
     const TensorInfo& info = file->info(i);
@@ -210,9 +214,26 @@ int RunQuantize(const QuantizeArgs& args) {
     if (!st.ok()) return FailStatus(st, where);
     DType code_dtype = CodeStorageDType(q.spec);
     if (q.scaling.twos_complement && code_dtype == DType::kU8) code_dtype = DType::kI8;
+    std::vector<uint8_t> code_bytes;
+    // Sub-byte codes as the safetensors reference (0.8) reads them: F4 only when the last
+    // dimension is even (torch loads F4 as float4_e2m1fn_x2, halving it; an odd count fails the
+    // whole file), F6 never (not understood, and its bit order is undocumented). Otherwise one
+    // code per byte (U8), listed in the metadata.
+    const bool f6 = code_dtype == DType::kF6E2M3 || code_dtype == DType::kF6E3M2;
+    const bool odd_f4 =
+        code_dtype == DType::kF4 && (info.shape.empty() || info.shape.back() % 2 != 0);
+    if (f6 || odd_f4) {
+      code_dtype = DType::kU8;
+      code_bytes.resize(info.numel);
+      for (uint64_t k = 0; k < info.numel; ++k) {
+        code_bytes[k] = static_cast<uint8_t>(ReadPackedCode(q.spec, packed.codes, k));
+      }
+      unpacked_names.push_back(info.name);
+    } else {
+      code_bytes = CodesToStorage(q.spec, packed.codes, info.numel);
+    }
     rep.dtype_out = code_dtype;
-    outs.push_back(MakeOut(info.name, code_dtype, info.shape,
-                           CodesToStorage(q.spec, packed.codes, info.numel)));
+    outs.push_back(MakeOut(info.name, code_dtype, info.shape, std::move(code_bytes)));
     if (scaled) {
       size_t entries = 1;
       for (int64_t d : packed.scale_shape) entries *= static_cast<size_t>(d);
@@ -261,6 +282,11 @@ int RunQuantize(const QuantizeArgs& args) {
           q.scaling.kind == ScalingKind::kBlock ? q.scaling.scale_format
           : q.scaling.kind == ScalingKind::kNvfp4 ? "e4m3fn"
                                                   : "fp32";
+    }
+    if (!unpacked_names.empty()) {
+      std::string list;
+      for (const std::string& n : unpacked_names) list += (list.empty() ? "" : ",") + n;
+      metadata["qfloat.codes_one_per_byte"] = list;
     }
     written = WriteSafetensors(args.out, views, metadata);
   }

@@ -13,14 +13,20 @@
 // rto, `sr` (digit > word) and `sr:K` (digit > ~(word & topK)). Every lane takes the same path;
 // only specials (NaN, inf, zero, overflow) cost a second look, and only when a vector has one.
 //
+// That is the generic kernel (GenericEncoder). Two faster ones cover the common formats with
+// the same decision on the float32 bit pattern itself: FastEncoder (minifloats whose grid lies
+// inside float32's) and FastPositEncoder (posits whose values are float32 normals); a vector with
+// any unusual lane (NaN, inf, zero, overflow, saturation) goes through the generic kernel.
+//
 // Lanes the vector path cannot decide bit-exactly are flagged and finished by scalar code:
 // exact `sr` when word 0 equals the fraction's first 32 bits and the fraction goes on (needs
-// word 1: the reference), and posit SR where exponent bits are cut (PositCutMagnitude).
+// word 1: the reference), and, in the generic kernel, posit SR where exponent bits are cut
+// (PositCutMagnitude; the fast posit kernel decides those in 64-bit lanes, CutPositUp).
 //
 // Random bits: element i uses word (i mod 4) of Philox4x32-10 on block i/4 (detail::
-// StochasticBits). A group of 4 vectors (4N elements, N blocks) runs one Philox per lane and
-// transposes the 4 result words back to element order with per-128-bit-block interleaves, so
-// each block is computed once.
+// StochasticBits). A group of 4 vectors (4N elements, N blocks) runs one Philox per block in
+// the low halves of 64-bit lanes and transposes the 4 result words back to element order with
+// per-128-bit-block interleaves, so each block is computed once.
 
 #if defined(QFLOAT_SRC_SIMD_KERNELS_INL_H_) == defined(HWY_TARGET_TOGGLE)
 #ifdef QFLOAT_SRC_SIMD_KERNELS_INL_H_

@@ -18,7 +18,7 @@ std::string ReadFile(const std::string& path) {
   return s.str();
 }
 
-TEST_CASE("simulate: a tiny run writes JSON, constants and plots") {
+TEST_CASE("simulate: a tiny run writes JSON and constants and plots") {
   const std::string dir = ScratchDir();
   const CliResult r = RunCli({"simulate",
                               "--problem",
@@ -66,7 +66,7 @@ TEST_CASE("simulate: a tiny run writes JSON, constants and plots") {
   CHECK(ReadFile(dir + "/sim.md").find("| quantizer") != std::string::npos);
 }
 
-TEST_CASE("simulate: full batch on least squares, and the diminishing schedule") {
+TEST_CASE("simulate: full batch on least squares with the diminishing schedule") {
   const CliResult r = RunCli({"simulate", "--problem", "lsq", "-f", "fp16", "--batch", "full",
                               "--steps", "200", "--seeds", "1", "--bootstrap", "0", "--schedule",
                               "diminishing", "--progress", "never"});

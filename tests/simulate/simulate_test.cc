@@ -310,7 +310,7 @@ TEST_CASE("per-step records agree with ShrinkageStats and the direct estimator")
   }
 }
 
-TEST_CASE("comparison: null controls, stalls, and the bound on a small run") {
+TEST_CASE("comparison: null controls and stalls and the bound on a small run") {
   const Problem p = Make(ProblemKind::kLogistic, Load("breast_cancer"), 1e-2);
   StatusOr<ProblemAnalysis> a = AnalyzeProblem(p, 0);
   REQUIRE(a.ok());
@@ -349,7 +349,7 @@ TEST_CASE("comparison: null controls, stalls, and the bound on a small run") {
   CHECK_FALSE(e4.stalled);
 }
 
-TEST_CASE("schedules parse, resolve and reject bad input") {
+TEST_CASE("schedules parse and resolve and reject bad input") {
   StatusOr<Schedule> f = ParseSchedule("fixed:0.25");
   REQUIRE(f.ok());
   ProblemConstants p;
