@@ -17,7 +17,7 @@ known_failures='^(logistic and softmax constants bound the curvature and the var
 if [ "$mode" = "--sanitize" ]; then
   # The layers that parse untrusted input and the reference itself, under ASan + UBSan.
   build=build-asan
-  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DQFLOAT_SANITIZE=ON \
+  cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DQFLOAT_SANITIZE=ON \
     -DQFLOAT_CUDA=OFF -DQFLOAT_ENABLE_BENCH=OFF
   cmake --build "$build" -j "$jobs" --target reference_test reference_oracle_test io_test \
     qfloat_plot_test qfloat
