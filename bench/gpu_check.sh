@@ -17,7 +17,8 @@
 # (everything printed) and OUTDIR/logs.tar.gz (configure/build/test/bench logs and
 # torch_compare.json). The summary is printed last, so it is in the tool's output tail.
 #
-# Budget: well under 10 minutes on the H200 machine (build ~2, tests ~3, bench and PyTorch ~1).
+# Budget: well under 10 minutes on the H200 machine (build ~2, tests ~3, bench, PyTorch and the
+# optional CLI check ~2; the CLI check runs last and is the first to go when time runs short).
 # Each stage runs under a timeout taken from what is left of QFLOAT_GPU_CHECK_BUDGET seconds
 # (default 540; a larger budget scales the per-stage caps, for slow machines); a stage that
 # cannot start in time is reported as not run. A rerun on the same (warm) machine reuses the
@@ -247,11 +248,32 @@ else
   note "bench: NOT RUN (budget spent)"
 fi
 
+# ---- PyTorch comparison ----
+stage "PyTorch comparison"
+t=$(allow 180)
+if ((t >= 30)); then
+  PYTHONUNBUFFERED=1 timeout "$t" python3 "$ROOT/bench/gpu/torch_compare.py" \
+    --shim "$BUILD/bench/gpu/libqfloat_torch_shim.so" --out "$LOGS" --inputs all \
+    >"$LOGS/torch_compare.log" 2>&1
+  rc=$?
+  if [[ $rc == 77 ]]; then
+    note "torch comparison: SKIPPED ($(grep -m1 SKIPPED "$LOGS/torch_compare.log"))"
+  elif [[ $rc != 0 ]]; then
+    note "torch comparison: FAILED (rc $rc; see torch_compare.log):"
+    tail -5 "$LOGS/torch_compare.log" | tee -a "$SUMMARY"
+  else
+    note "torch comparison (every float32, rne; qfloat under ovf-inf and sat-finite):"
+    sed 's/^/  /' "$LOGS/torch_compare.log" | tee -a "$SUMMARY" >/dev/null
+  fi
+else
+  note "torch comparison: NOT RUN (budget spent)"
+fi
+
 # ---- the CLI end to end (optional: the qfloat command belongs to another layer) ----
 stage "CLI: qfloat encode --backend cuda vs --backend scalar"
 t=$(allow 120)
 if ((t < 30)); then
-  note "cli: NOT RUN (budget spent)"
+  note "cli: skipped (budget spent; the check is optional)"
 elif ! timeout "$t" cmake --build "$BUILD" -j "$JOBS" --target qfloat >"$LOGS/build_cli.log" 2>&1; then
   note "cli: skipped (the qfloat target did not build; logs/build_cli.log)"
 else
@@ -287,27 +309,6 @@ PY
   else
     note "cli: qfloat encode --backend cuda == --backend scalar on 200012 inputs x 12 runs"
   fi
-fi
-
-# ---- PyTorch comparison ----
-stage "PyTorch comparison"
-t=$(allow 180)
-if ((t >= 30)); then
-  PYTHONUNBUFFERED=1 timeout "$t" python3 "$ROOT/bench/gpu/torch_compare.py" \
-    --shim "$BUILD/bench/gpu/libqfloat_torch_shim.so" --out "$LOGS" --inputs all \
-    >"$LOGS/torch_compare.log" 2>&1
-  rc=$?
-  if [[ $rc == 77 ]]; then
-    note "torch comparison: SKIPPED ($(grep -m1 SKIPPED "$LOGS/torch_compare.log"))"
-  elif [[ $rc != 0 ]]; then
-    note "torch comparison: FAILED (rc $rc; see torch_compare.log):"
-    tail -5 "$LOGS/torch_compare.log" | tee -a "$SUMMARY"
-  else
-    note "torch comparison (every float32, rne; qfloat under ovf-inf and sat-finite):"
-    sed 's/^/  /' "$LOGS/torch_compare.log" | tee -a "$SUMMARY" >/dev/null
-  fi
-else
-  note "torch comparison: NOT RUN (budget spent)"
 fi
 
 # ---- verdict ----

@@ -38,8 +38,10 @@ Status EncodeT(const FormatSpec& spec, std::span<const T> in, std::span<uint8_t>
   for (size_t i = 0; i < in.size(); ++i) {
     WritePackedCode(spec, packed, i, detail::EncodeDouble(spec, in[i], o.quantize, i));
   }
-  if (spec.bits <= 4 && (in.size() & 1)) {
-    packed[in.size() / 2] &= 0x0F;  // documented: unused high bits are zero
+  // Documented: unused high bits of the last byte (FP4) or 3-byte group (FP6) are zero.
+  if (spec.bits <= 4 && (in.size() & 1)) packed[in.size() / 2] &= 0x0F;
+  if (spec.bits > 4 && spec.bits <= 6) {
+    for (size_t i = in.size(); i % 4 != 0; ++i) WritePackedCode(spec, packed, i, 0);
   }
   return Status::Ok();
 }
