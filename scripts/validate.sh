@@ -7,7 +7,7 @@
 # Writes docs/validation/<experiment>.{txt,md} (tables), <experiment>/{curves,q,bounds,slowdown}.svg
 # and summary.md (the headline tables of docs/validation.md), and BUILD_DIR/validation/
 # <experiment>.json (everything: curves, bootstrap bands, per-step q, rho, |eps|^2; not committed).
-# About 5 minutes on an idle 2-core machine; QFLOAT_VALIDATE_QUICK=1 makes a smoke run (fewer
+# About 2.5 CPU-minutes (148 s user measured; 10 min wall on a heavily shared 2-core machine); QFLOAT_VALIDATE_QUICK=1 makes a smoke run (fewer
 # seeds and steps: the numbers then differ).
 set -euo pipefail
 cd "$(dirname "$0")/.."

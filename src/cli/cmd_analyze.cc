@@ -16,6 +16,7 @@
 // Stochastic rounding: element i of tensor t at step file k (0-based, in the sorted order) uses
 // seed --seed, stream --stream + k, index offset(t) + i (offset(t) = elements of the tensors
 // before t in its file). --draws R repeats each step with seeds seed + 1 .. seed + R - 1.
+#include <dirent.h>
 #include <glob.h>
 #include <sys/stat.h>
 
@@ -24,7 +25,6 @@
 #include <charconv>
 #include <cmath>
 #include <cstdio>
-#include <dirent.h>
 #include <limits>
 #include <map>
 #include <memory>
@@ -105,11 +105,20 @@ struct Condition {
 };
 
 const std::vector<std::string>& FailIfKeys() {
-  static const std::vector<std::string> keys = {
-      "q_min",        "q_max",          "q_mean",          "q_mean_weighted",
-      "one_minus_q_max", "rho_max",     "delta",           "sigma0_sq_max",
-      "flushed_max",  "saturated_max",  "flushed_energy_max", "saturated_energy_max",
-      "nonfinite_max", "broken_steps"};
+  static const std::vector<std::string> keys = {"q_min",
+                                                "q_max",
+                                                "q_mean",
+                                                "q_mean_weighted",
+                                                "one_minus_q_max",
+                                                "rho_max",
+                                                "delta",
+                                                "sigma0_sq_max",
+                                                "flushed_max",
+                                                "saturated_max",
+                                                "flushed_energy_max",
+                                                "saturated_energy_max",
+                                                "nonfinite_max",
+                                                "broken_steps"};
   return keys;
 }
 
@@ -168,8 +177,7 @@ bool Holds(const Condition& c, double v) {
 
 bool HasTensorExtension(const std::string& name) {
   for (std::string_view ext : {".npy", ".npz", ".safetensors"}) {
-    if (name.size() > ext.size() &&
-        name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
+    if (name.size() > ext.size() && name.compare(name.size() - ext.size(), ext.size(), ext) == 0) {
       return true;
     }
   }
@@ -344,7 +352,8 @@ SummaryFigures Summarize(const ComboOut& c, const std::vector<double>& ps, doubl
   for (double p : ps) f.quantiles.push_back(LowerQuantileBound(qs, p, 1.0 - confidence));
   f.one_minus_q_max =
       MaxOver(c.steps, [](const StepOut& s) { return s.model.defined ? s.model.deficit : kNaN; });
-  f.flushed_max = MaxOver(c.steps, [](const StepOut& s) { return s.model.count_fraction[kFlushed]; });
+  f.flushed_max =
+      MaxOver(c.steps, [](const StepOut& s) { return s.model.count_fraction[kFlushed]; });
   f.saturated_max =
       MaxOver(c.steps, [](const StepOut& s) { return s.model.count_fraction[kSaturated]; });
   f.flushed_energy_max =
@@ -474,8 +483,10 @@ Status WritePlots(const std::string& dir, const std::vector<Combination>& combos
     fig.SetTitle("Flushed and saturated elements per step");
     plot::Axes& top = fig.At(0, 0);
     plot::Axes& bottom = fig.At(1, 0);
-    top.SetXLabel("step").SetYLabel("flushed fraction");
-    bottom.SetXLabel("step").SetYLabel("saturated fraction");
+    // Fractions are never negative; one legend serves both panels.
+    top.SetXLabel("step").SetYLabel("flushed fraction").SetYLimits(0, kNaN);
+    bottom.SetXLabel("step").SetYLabel("saturated fraction").SetYLimits(0, kNaN);
+    bottom.SetLegend(plot::LegendPosition::kNone);
     for (size_t i = 0; i < combos.size(); ++i) {
       std::vector<double> x, fl, sa;
       for (const StepOut& s : outs[i].steps) {
@@ -610,8 +621,8 @@ int RunAnalyze(const AnalyzeArgs& args) {
       auto [ptr, ec] = std::from_chars(it->second.data(), it->second.data() + it->second.size(), v);
       if (ec != std::errc() || ptr != it->second.data() + it->second.size()) {
         bar.Finish();
-        return Fail(kExitData, file_path + ": __metadata__ step '" + it->second +
-                                   "' is not an integer");
+        return Fail(kExitData,
+                    file_path + ": __metadata__ step '" + it->second + "' is not an integer");
       }
       step = v;
     } else if (std::optional<int64_t> s = StepFromName(file_path)) {
@@ -663,15 +674,14 @@ int RunAnalyze(const AnalyzeArgs& args) {
         TensorOptions options = combo.q.options;
         options.quantize.stream = static_cast<uint32_t>(base->quantize.stream + k);
         options.quantize.index_offset = tensor_offset;
-        ScalingState* state = combo.q.scaling.kind == ScalingKind::kDelayed
-                                  ? &combo.states[state_key]
-                                  : nullptr;
+        ScalingState* state =
+            combo.q.scaling.kind == ScalingKind::kDelayed ? &combo.states[state_key] : nullptr;
         ScalingState before = state != nullptr ? *state : ScalingState{};
         StatusOr<ShrinkageStats> stats = TensorStats(combo, info.shape, *g, options, *path, state);
         if (!stats.ok()) {
           bar.Finish();
-          return FailStatus(stats.status(), file_path + ": tensor '" + info.name + "' (" +
-                                                combo.label + ")");
+          return FailStatus(stats.status(),
+                            file_path + ": tensor '" + info.name + "' (" + combo.label + ")");
         }
         named[c].push_back(NamedStats{info.name, *stats});
         const bool sr = combo.q.options.quantize.rounding.mode == RoundingMode::kStochastic;
@@ -776,9 +786,10 @@ int RunAnalyze(const AnalyzeArgs& args) {
 
   std::vector<SummaryFigures> summaries;
   for (const ComboOut& o : outs) summaries.push_back(Summarize(o, ps, args.confidence));
-  const std::string alpha_source = alpha_from_lr && alpha_default ? "lr metadata where present, else 1"
-                                   : alpha_from_lr                 ? "lr metadata"
-                                                                   : "1 (no lr metadata)";
+  const std::string alpha_source = alpha_from_lr && alpha_default
+                                       ? "lr metadata where present, else 1"
+                                   : alpha_from_lr ? "lr metadata"
+                                                   : "1 (no lr metadata)";
 
   // ---- JSON ----
   if (!args.json.empty()) {
@@ -876,10 +887,10 @@ int RunAnalyze(const AnalyzeArgs& args) {
   // ---- JSON lines and CSV: one row per (combination, step, level) ----
   if (!args.jsonl.empty() || !args.csv.empty()) {
     std::string jsonl;
-    qfloat::Table csv({"format", "rounding", "overflow", "scaling", "step", "file", "alpha", "tensor",
-               "q", "one_minus_q", "rho", "eps_norm2", "grad_norm2", "flushed_fraction",
-               "saturated_fraction", "flushed_energy_fraction", "saturated_energy_fraction",
-               "elements"});
+    qfloat::Table csv({"format", "rounding", "overflow", "scaling", "step", "file", "alpha",
+                       "tensor", "q", "one_minus_q", "rho", "eps_norm2", "grad_norm2",
+                       "flushed_fraction", "saturated_fraction", "flushed_energy_fraction",
+                       "saturated_energy_fraction", "elements"});
     for (size_t c = 0; c < combos.size(); ++c) {
       const Combination& combo = combos[c];
       for (const StepOut& s : outs[c].steps) {
@@ -940,14 +951,14 @@ int RunAnalyze(const AnalyzeArgs& args) {
 
   // ---- the table ----
   if (to_stdout == 0) {
-    qfloat::Table table({"format", "rounding", "scaling", "steps", "q_min", "q_mean", "q_max", "rho_max",
-                 "flushed", "saturated"});
+    qfloat::Table table({"format", "rounding", "scaling", "steps", "q_min", "q_mean", "q_max",
+                         "rho_max", "flushed", "saturated"});
     table.SetAlign(0, Align::kLeft).SetAlign(1, Align::kLeft).SetAlign(2, Align::kLeft);
     table.SetAlign(4, Align::kLeft);
     for (size_t c = 0; c < combos.size(); ++c) {
       const SummaryFigures& f = summaries[c];
       const Combination& combo = combos[c];
-      table.AddRow({QuantizerLabel(combo.q), ToString(combo.q.options.quantize.rounding),
+      table.AddRow({combo.q.format.name, ToString(combo.q.options.quantize.rounding),
                     ToString(combo.q.scaling), std::to_string(f.s.steps),
                     Fixed(f.s.q_min) + " (step " + std::to_string(f.s.q_min_step) + ")",
                     Fixed(f.s.q_mean), Fixed(f.s.q_max), FormatSignificant(f.s.delta_max, 4),
@@ -970,9 +981,10 @@ int RunAnalyze(const AnalyzeArgs& args) {
       if (!Holds(cond, v)) continue;
       if (!failures.empty()) failures += "; ";
       failures += QuantizerLabel(combos[c].q) + " " +
-                  ToString(combos[c].q.options.quantize.rounding) + ": " +
-                  cond.key + " = " + ShortestDecimal(v);
-      if (cond.key == "q_min") failures += " (step " + std::to_string(summaries[c].s.q_min_step) + ")";
+                  ToString(combos[c].q.options.quantize.rounding) + ": " + cond.key + " = " +
+                  ShortestDecimal(v);
+      if (cond.key == "q_min")
+        failures += " (step " + std::to_string(summaries[c].s.q_min_step) + ")";
       failures += " (" + cond.text + ")";
     }
   }
@@ -982,8 +994,9 @@ int RunAnalyze(const AnalyzeArgs& args) {
 
 RunFn SetupAnalyze(CLI::App& command) {
   auto args = std::make_shared<AnalyzeArgs>();
-  command.add_option("GRADS", args->grads,
-                     "step files, directories of them, or globs (one file per step)")
+  command
+      .add_option("GRADS", args->grads,
+                  "step files, directories of them, or globs (one file per step)")
       ->required();
   AddQuantizerOptions(command, args->q);
   // -f, -r and --scaling take comma-separated lists here.
@@ -1000,15 +1013,17 @@ RunFn SetupAnalyze(CLI::App& command) {
   command.add_option("--jsonl", args->jsonl, "one JSON record per step and tensor to FILE");
   command.add_option("--csv", args->csv, "the same records as CSV to FILE");
   command.add_option("--plot", args->plot, "write SVG figures into DIR");
-  command.add_option("--progress", args->progress, "auto (default: when stderr is a terminal), "
-                                                   "always, never");
+  command.add_option("--progress", args->progress,
+                     "auto (default: when stderr is a terminal), "
+                     "always, never");
   command.add_option("--fail-if", args->fail_if,
                      "exit 3 when KEY OP NUMBER holds for any combination, e.g. 'q_min<0.9' "
                      "(repeatable; comma-separated)");
   command.add_option("--quantiles", args->quantiles,
                      "low quantiles of q reported with confidence (default 0.01,0.05,0.1)");
-  command.add_option("--confidence", args->confidence, "confidence of the quantile bounds "
-                                                       "(default 0.95)");
+  command.add_option("--confidence", args->confidence,
+                     "confidence of the quantile bounds "
+                     "(default 0.95)");
   command.footer(
       "--fail-if keys: q_min q_max q_mean q_mean_weighted one_minus_q_max rho_max delta "
       "sigma0_sq_max flushed_max saturated_max flushed_energy_max saturated_energy_max "
@@ -1018,7 +1033,8 @@ RunFn SetupAnalyze(CLI::App& command) {
 
 }  // namespace
 
-QFLOAT_CLI_COMMAND(analyze, 60, "measure gradient shrinkage q, noise and flush/saturation over steps",
+QFLOAT_CLI_COMMAND(analyze, 60,
+                   "measure gradient shrinkage q, noise and flush/saturation over steps",
                    SetupAnalyze);
 
 }  // namespace qfloat::cli

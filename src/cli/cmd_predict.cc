@@ -61,8 +61,8 @@ struct ConstantKey {
   const char* json;
   const char* option;
 };
-constexpr ConstantKey kConstantKeys[] = {{"L", "--L"},     {"c", "--c"},       {"M", "--M"},
-                                         {"M_V", "--MV"},  {"M_G", "--MG"},    {"mu", "--mu"},
+constexpr ConstantKey kConstantKeys[] = {{"L", "--L"},      {"c", "--c"},          {"M", "--M"},
+                                         {"M_V", "--MV"},   {"M_G", "--MG"},       {"mu", "--mu"},
                                          {"mu_G", "--muG"}, {"Delta1", "--delta1"}};
 
 StatusOr<double> ParseNumber(const std::string& option, const std::string& text) {
@@ -126,6 +126,7 @@ struct Result {
   std::string format, rounding, overflow, scaling, label;
   ShrinkageConstants s;
   double q_mean_weighted = kNaN;
+  double flushed_max = kNaN, saturated_max = kNaN;  // largest fractions over steps (display)
   Status valid;
 };
 
@@ -157,8 +158,9 @@ int RunPredict(const PredictArgs& args) {
   const bool fixed = !args.step.empty();
   const bool diminishing = !args.beta.empty() || !args.gamma.empty();
   if (fixed == diminishing) {
-    return Fail(kExitUsage, "give either --step A (fixed stepsize) or --beta B --gamma G "
-                            "(stepsize B/(G + k))");
+    return Fail(kExitUsage,
+                "give either --step A (fixed stepsize) or --beta B --gamma G "
+                "(stepsize B/(G + k))");
   }
   double alpha = 0, beta = 0, gamma = 0;
   if (fixed) {
@@ -243,8 +245,9 @@ int RunPredict(const PredictArgs& args) {
   if (Status st = ValidateProblem(p, convex); !st.ok()) return Fail(kExitUsage, st.message());
 
   if (!doc->is_object() || !doc->contains("results") || !(*doc)["results"].is_array()) {
-    return Fail(kExitData, args.analysis + ": no \"results\" array (expected `qfloat analyze "
-                                           "--json` output)");
+    return Fail(kExitData, args.analysis +
+                               ": no \"results\" array (expected `qfloat analyze "
+                               "--json` output)");
   }
   std::vector<Result> results;
   const Json& rs = (*doc)["results"];
@@ -290,9 +293,12 @@ int RunPredict(const PredictArgs& args) {
     res.s.q_max = *q_max;
     res.s.delta = args.noise == "abs" ? 0.0 : *rho;
     res.s.sigma0_sq = args.noise == "rel" ? 0.0 : *sigma;
-    if (sm.contains("q_mean_weighted")) {
-      res.q_mean_weighted = JsonNumber(sm["q_mean_weighted"]).value_or(kNaN);
-    }
+    auto optional_num = [&](const char* key) {
+      return sm.contains(key) ? JsonNumber(sm[key]).value_or(kNaN) : kNaN;
+    };
+    res.q_mean_weighted = optional_num("q_mean_weighted");
+    res.flushed_max = optional_num("flushed_max");
+    res.saturated_max = optional_num("saturated_max");
     res.valid = ValidateShrinkage(res.s);
     results.push_back(res);
   }
@@ -403,7 +409,8 @@ int RunPredict(const PredictArgs& args) {
             (b.beta_check == BetaCheck::kLogRate
                  ? std::string("O(ln k / k)")
                  : "O(k^-" + FormatSignificant(b.rate_exponent, 3) + ")") +
-            "); beta >= " + ShortestDecimal(OptimalBeta(p, s)) + " restores it");
+            "); beta > " + FormatSignificant(1.0 / (p.c * p.mu * s.q_min), 4) +
+            " restores it (optimal beta " + FormatSignificant(OptimalBeta(p, s), 4) + ")");
       }
     } else if (fixed) {
       const NonconvexFixedStep b = NonconvexFixedLP(p, s, alpha, *mode);
@@ -418,8 +425,7 @@ int RunPredict(const PredictArgs& args) {
       row.first_admissible = FirstAdmissibleHarmonicStep(beta, gamma, row.max_step);
       row.admissible = beta / (gamma + 1) <= row.max_step;
       row.floor = 0;
-      row.power_law =
-          PowerLawExponent(p, s, HarmonicScheduleSums(beta, gamma, kInf).S);
+      row.power_law = PowerLawExponent(p, s, HarmonicScheduleSums(beta, gamma, kInf).S);
       row.bound = [&p, s, b = beta, g = gamma](double k) {
         return NonconvexDiminishingLP(p, s, HarmonicScheduleSums(b, g, k));
       };
@@ -454,10 +460,14 @@ int RunPredict(const PredictArgs& args) {
     j["mode"] = ToString(*mode);
     j["noise"] = args.noise;
     j["q_from"] = args.q_from;
-    j["problem"] = {{"L", p.L},     {"c", JsonValue(convex ? p.c : kNaN)},
-                    {"mu", p.mu},   {"mu_G", p.mu_G},
-                    {"M", p.M},     {"M_V", p.M_V},
-                    {"M_G", EffectiveMG(p)}, {"Delta1", p.Delta1}};
+    j["problem"] = {{"L", p.L},
+                    {"c", convex ? Json(p.c) : Json(nullptr)},
+                    {"mu", p.mu},
+                    {"mu_G", p.mu_G},
+                    {"M", p.M},
+                    {"M_V", p.M_V},
+                    {"M_G", EffectiveMG(p)},
+                    {"Delta1", p.Delta1}};
     if (fixed) {
       j["schedule"] = {{"kind", "fixed"}, {"step", alpha}};
     } else {
@@ -580,38 +590,54 @@ int RunPredict(const PredictArgs& args) {
     const std::string col9 = harmonic_convex      ? "nu ratio"
                              : harmonic_nonconvex ? "power law r"
                                                   : "floor ratio";
-    const std::string col10 = harmonic_convex      ? "beta check"
-                              : harmonic_nonconvex ? "k0"
-                                                   : "floor";
-    qfloat::Table table({"format", "rounding", "q_min", "q_max", "delta", "admissible", "K_FP",
-                         "K_LP", "slowdown", col9, col10});
-    table.SetAlign(0, Align::kLeft).SetAlign(1, Align::kLeft).SetAlign(5, Align::kLeft);
-    table.SetAlign(10, harmonic_convex ? Align::kLeft : Align::kRight);
+    const std::string col10 = harmonic_convex ? "beta check" : harmonic_nonconvex ? "k0" : "floor";
+    // The table a user reads first: what the format does to the gradients (measured), then
+    // what that does to SGD (predicted).
+    qfloat::Table table({"format", "rounding", "scaling", "q_min", "q_mean", "q_max", "rho_max",
+                         "flushed", "saturated", "admissible", "K_FP", "K_LP", "slowdown", col9,
+                         col10});
+    for (const size_t c : {0, 1, 2, 9}) table.SetAlign(c, Align::kLeft);
+    table.SetAlign(14, harmonic_convex ? Align::kLeft : Align::kRight);
     auto col10_of = [&](const Row& row) {
       if (harmonic_convex) return row.beta_check;
       if (harmonic_nonconvex) return FormatIterations(row.first_admissible);
       return FormatSignificant(row.floor, 4);
     };
-    table.AddRow({"FP", "-", "1", "1", "0", fp.admissible ? "yes" : "NO",
+    auto percent = [](double f) { return std::isfinite(f) ? FormatPercent(f) : std::string("-"); };
+    auto measured = [&](const Result& r) {
+      return std::vector<std::string>{
+          r.label,
+          r.rounding,
+          r.scaling.empty() ? "-" : r.scaling,
+          FormatSignificant(r.s.q_min, 6),
+          std::isfinite(r.q_mean_weighted) ? FormatSignificant(r.q_mean_weighted, 6) : "-",
+          FormatSignificant(r.s.q_max, 6),
+          FormatSignificant(r.s.delta, 4),
+          percent(r.flushed_max),
+          percent(r.saturated_max)};
+    };
+    auto with = [](std::vector<std::string> cells, std::initializer_list<std::string> more) {
+      cells.insert(cells.end(), more);
+      return cells;
+    };
+    table.AddRow({"FP", "-", "-", "1", "1", "1", "0", "-", "-", fp.admissible ? "yes" : "NO",
                   FormatIterations(fp.k[0]), "-", "1", "1", col10_of(fp)});
     std::string above_one;
     for (size_t i = 0; i < results.size(); ++i) {
       const Result& r = results[i];
       const Row& row = rows[i];
       if (!r.valid.ok()) {
-        table.AddRow({r.label, r.rounding, FormatSignificant(r.s.q_min, 6),
-                      FormatSignificant(r.s.q_max, 6), FormatSignificant(r.s.delta, 4), "n/a",
-                      "-", "-", "-", "-", "-"});
+        table.AddRow(with(measured(r), {"n/a", "-", "-", "-", "-", "-"}));
         continue;
       }
-      if (row.q_max_above_one) above_one += (above_one.empty() ? "" : ", ") + r.label + " " +
-                                            r.rounding;
-      table.AddRow({r.label, r.rounding, FormatSignificant(r.s.q_min, 6),
-                    FormatSignificant(r.s.q_max, 6), FormatSignificant(r.s.delta, 4),
-                    row.admissible ? "yes" : "NO", FormatIterations(fp.k[0]),
-                    FormatIterations(row.k[0]), FormatSignificant(row.slowdown[0], 4),
-                    FormatSignificant(harmonic_nonconvex ? row.power_law : row.floor_ratio, 4),
-                    col10_of(row)});
+      if (row.q_max_above_one)
+        above_one += (above_one.empty() ? "" : ", ") + r.label + " " + r.rounding;
+      table.AddRow(with(
+          measured(r),
+          {row.admissible ? "yes" : "NO", FormatIterations(fp.k[0]), FormatIterations(row.k[0]),
+           FormatSignificant(row.slowdown[0], 4),
+           FormatSignificant(harmonic_nonconvex ? row.power_law : row.floor_ratio, 4),
+           col10_of(row)}));
     }
     text += table.ToText();
     for (const std::string& n : fp.warnings) text += "note: " + n + "\n";

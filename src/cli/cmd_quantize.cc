@@ -16,8 +16,8 @@
 // so a result does not depend on --tensors, --threads or --backend.
 #include <CLI/CLI.hpp>
 #include <cmath>
-#include <cstring>
 #include <cstdio>
+#include <cstring>
 #include <map>
 #include <memory>
 #include <optional>
@@ -51,8 +51,8 @@ struct QuantizeArgs {
 };
 
 bool EndsWith(const std::string& s, std::string_view suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(),
-                                                suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // One output tensor (and its scales): the bytes stay alive here until the file is written.
@@ -207,10 +207,10 @@ int RunQuantize(const QuantizeArgs& args) {
       continue;
     }
     ScaledTensor packed;
-    st = values->wide ? EncodeScaled(q.spec, q.scaling, info.shape, values->f64, &packed,
-                                     options, state_ptr)
-                      : EncodeScaled(q.spec, q.scaling, info.shape, values->f32, &packed,
-                                     options, state_ptr);
+    st =
+        values->wide
+            ? EncodeScaled(q.spec, q.scaling, info.shape, values->f64, &packed, options, state_ptr)
+            : EncodeScaled(q.spec, q.scaling, info.shape, values->f32, &packed, options, state_ptr);
     if (!st.ok()) return FailStatus(st, where);
     DType code_dtype = CodeStorageDType(q.spec);
     if (q.scaling.twos_complement && code_dtype == DType::kU8) code_dtype = DType::kI8;
@@ -278,10 +278,10 @@ int RunQuantize(const QuantizeArgs& args) {
     metadata["qfloat.stream"] = std::to_string(q.options.quantize.stream);
     metadata["qfloat.packed"] = args.packed ? "true" : "false";
     if (args.packed && scaled) {
-      metadata["qfloat.scale_format"] =
-          q.scaling.kind == ScalingKind::kBlock ? q.scaling.scale_format
-          : q.scaling.kind == ScalingKind::kNvfp4 ? "e4m3fn"
-                                                  : "fp32";
+      metadata["qfloat.scale_format"] = q.scaling.kind == ScalingKind::kBlock
+                                            ? q.scaling.scale_format
+                                        : q.scaling.kind == ScalingKind::kNvfp4 ? "e4m3fn"
+                                                                                : "fp32";
     }
     if (!unpacked_names.empty()) {
       std::string list;
@@ -321,14 +321,14 @@ int RunQuantize(const QuantizeArgs& args) {
     WriteJson(j);
   } else {
     qfloat::Table table({"tensor", "dtype", "shape", "elements", "written as", "non-finite in",
-                 args.packed ? "scales" : "non-finite out"});
+                         args.packed ? "scales" : "non-finite out"});
     table.SetAlign(0, Align::kLeft).SetAlign(1, Align::kLeft).SetAlign(2, Align::kLeft);
     table.SetAlign(4, Align::kLeft);
     for (const TensorReport& r : reports) {
-      const std::string out_col =
-          !r.quantized ? "-"
-          : args.packed ? (r.scale_shape.empty() ? "-" : ShapeString(r.scale_shape))
-                        : FormatCount(r.nonfinite_out.total());
+      const std::string out_col = !r.quantized ? "-"
+                                  : args.packed
+                                      ? (r.scale_shape.empty() ? "-" : ShapeString(r.scale_shape))
+                                      : FormatCount(r.nonfinite_out.total());
       table.AddRow({r.name, std::string(ToString(r.dtype_in)), ShapeString(r.shape),
                     FormatCount(r.elements),
                     std::string(ToString(r.dtype_out)) + (r.quantized ? "" : " (copied)"),

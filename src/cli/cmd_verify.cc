@@ -57,8 +57,8 @@ enum Class : int {
   kNumClasses
 };
 constexpr std::array<const char*, kNumClasses> kClassKey = {
-    "scale_off_by_one", "scale_mismatch", "nan",         "overflow",  "stochastic",
-    "tie",              "subnormal",      "signed_zero", "off_grid",  "other"};
+    "scale_off_by_one", "scale_mismatch", "nan",      "overflow", "stochastic", "tie",
+    "subnormal",        "signed_zero",    "off_grid", "other"};
 constexpr std::array<const char*, kNumClasses> kClassName = {
     "scale off by one",   "scale",       "nan",      "overflow", "stochastic bits", "tie",
     "subnormal boundary", "signed zero", "off grid", "other"};
@@ -98,10 +98,9 @@ struct TensorResult {
 bool SameSpec(const FormatSpec& a, const FormatSpec& b) {
   return a.kind == b.kind && a.bits == b.bits && a.is_signed == b.is_signed &&
          a.exponent_bits == b.exponent_bits &&
-         (a.kind == FormatKind::kPosit || (a.mantissa_bits == b.mantissa_bits && a.bias == b.bias &&
-                                           a.subnormals == b.subnormals &&
-                                           a.has_zero == b.has_zero && a.has_inf == b.has_inf &&
-                                           a.high_nans == b.high_nans)) &&
+         (a.kind == FormatKind::kPosit ||
+          (a.mantissa_bits == b.mantissa_bits && a.bias == b.bias && a.subnormals == b.subnormals &&
+           a.has_zero == b.has_zero && a.has_inf == b.has_inf && a.high_nans == b.high_nans)) &&
          a.negative_zero == b.negative_zero;
 }
 
@@ -164,8 +163,8 @@ StatusOr<Theirs> ReadTheirs(const TensorView& view, const FormatSpec& spec, uint
       return t;
     }
     return DataError(where + ": " + std::to_string(view.numel) + " integer codes (" +
-                     std::string(ToString(view.dtype)) + ") do not match the " +
-                     std::to_string(n) + " elements of the input");
+                     std::string(ToString(view.dtype)) + ") do not match the " + std::to_string(n) +
+                     " elements of the input");
   }
   if (!IsRealFloat(view)) {
     return DataError(where + ": dtype " + std::string(ToString(view.dtype)) +
@@ -244,8 +243,8 @@ int RunVerify(const VerifyArgs& args) {
   // The main (non-scale) tensors of CODES, for one-to-one matching by position.
   auto is_scale_name = [](const std::string& n) {
     for (std::string_view suffix : {".scale", "_scale", ".tensor_scale", "_tensor_scale"}) {
-      if (n.size() > suffix.size() && n.compare(n.size() - suffix.size(), suffix.size(),
-                                                suffix) == 0) {
+      if (n.size() > suffix.size() &&
+          n.compare(n.size() - suffix.size(), suffix.size(), suffix) == 0) {
         return true;
       }
     }
@@ -392,9 +391,9 @@ int RunVerify(const VerifyArgs& args) {
       } else {
         const double ev = our_value(k);
         const double av = theirs->values[k];
-        const bool same = std::isnan(ev) ? (std::isnan(av) && std::signbit(ev) == std::signbit(av))
-                                         : (std::bit_cast<uint64_t>(ev) ==
-                                            std::bit_cast<uint64_t>(av));
+        const bool same = std::isnan(ev)
+                              ? (std::isnan(av) && std::signbit(ev) == std::signbit(av))
+                              : (std::bit_cast<uint64_t>(ev) == std::bit_cast<uint64_t>(av));
         mismatch = !same;
         if (!mismatch) continue;
         e_elem = ev / s_ours;
@@ -452,8 +451,7 @@ int RunVerify(const VerifyArgs& args) {
           cls = kStochastic;
         } else if (down != up && y == (down + up) / 2 && is_one_of(a_elem, down, up)) {
           cls = kTie;
-        } else if (std::fabs(y) < min_normal ||
-                   (a_elem != 0 && std::fabs(a_elem) < min_normal)) {
+        } else if (std::fabs(y) < min_normal || (a_elem != 0 && std::fabs(a_elem) < min_normal)) {
           cls = kSubnormal;
         } else if (e_elem == 0 && a_elem == 0) {
           cls = kSignedZero;
@@ -589,8 +587,8 @@ int RunVerify(const VerifyArgs& args) {
         text += ex.ToText();
         text += "\n";
       }
-      text += "MISMATCH: " + FormatCount(total_mismatches) + " of " +
-              FormatCount(total_elements) + " elements differ\n";
+      text += "MISMATCH: " + FormatCount(total_mismatches) + " of " + FormatCount(total_elements) +
+              " elements differ\n";
     }
     std::fwrite(text.data(), 1, text.size(), stdout);
   }
@@ -602,8 +600,9 @@ int RunVerify(const VerifyArgs& args) {
 RunFn SetupVerify(CLI::App& command) {
   auto args = std::make_shared<VerifyArgs>();
   command.add_option("IN", args->in, "the inputs given to the other quantizer")->required();
-  command.add_option("CODES", args->codes,
-                     "its outputs: codes (+ '<name>.scale') or dequantized values")
+  command
+      .add_option("CODES", args->codes,
+                  "its outputs: codes (+ '<name>.scale') or dequantized values")
       ->required();
   AddQuantizerOptions(command, args->q);
   command.add_option("--codes-as", args->codes_as,
@@ -618,7 +617,6 @@ RunFn SetupVerify(CLI::App& command) {
 
 }  // namespace
 
-QFLOAT_CLI_COMMAND(verify, 50, "check a third-party quantizer's output bit for bit",
-                   SetupVerify);
+QFLOAT_CLI_COMMAND(verify, 50, "check a third-party quantizer's output bit for bit", SetupVerify);
 
 }  // namespace qfloat::cli

@@ -112,8 +112,8 @@ struct ScaledResult {
   std::vector<float> q32;   // image of float32 inputs
   std::vector<double> q64;  // image of float64 inputs
   bool has_packed = false;
-  ScaledTensor packed;         // scaled recipes
-  std::vector<float> s_eff;    // scaled recipes: per element, the factor codes are multiplied by
+  ScaledTensor packed;       // scaled recipes
+  std::vector<float> s_eff;  // scaled recipes: per element, the factor codes are multiplied by
 };
 // Quantizes `values` (shape `shape`) with `q`. `state` carries delayed scaling across calls.
 // `want_packed` also fills packed/s_eff for scaled recipes (and packed codes when unscaled).
@@ -130,8 +130,8 @@ StatusOr<std::vector<float>> EffectiveScales(const ScaledTensor& packed,
 // Accumulates (g, Q(g)) of a scaled recipe into `stats`: elements are grouped by their
 // dequantization scale so that each group is classified with its own thresholds
 // (ClassThresholds::Scaled, THEORY.md §2.2 with Q_s(g) = s Q(g/s)).
-Status AccumulateScaled(ShrinkageStats& stats, const FormatSpec& element,
-                        const TensorValues& g, const ScaledResult& image, int threads);
+Status AccumulateScaled(ShrinkageStats& stats, const FormatSpec& element, const TensorValues& g,
+                        const ScaledResult& image, int threads);
 
 // ---- output ----
 

@@ -752,25 +752,28 @@ struct FastEncoder {
       // Normal range: kept bits and the dropped fraction, left-aligned.
       const auto kept_norm = hn::ShiftRightSame(mag, p.fast_d);
       const auto digit_norm = hn::ShiftLeftSame(mag, 32 - p.fast_d);
-      // Below 2^emin: M >> D, and the fraction M << (32 - D), or M >> (D - 32) plus a sticky
-      // bit when D > 32 (M != 0 there, so "inexact" is all the sticky bit has to say; an exact
-      // `sr` tie with it set goes to the reference).
+      // Below 2^emin: |x| = M 2^(E - 150) (float32 subnormal inputs go to the generic kernel),
+      // the code is M >> D with D = emin - m + 150 - E, and the fraction is M << (32 - D), or
+      // M >> (D - 32) plus a sticky bit when D > 32 (|x| below 2^-8 of the smallest
+      // subnormal, which a vector rarely holds). M != 0 there, so "inexact" is all the sticky
+      // bit has to say; an exact `sr` tie with it set goes to the reference.
+      special = hn::Or(special, hn::Lt(mag, hn::Set(du, 0x00800000u)));  // zero, subnormal
       const auto e_field = hn::ShiftRight<23>(mag);
-      const auto m_sig = hn::Add(hn::And(mag, hn::Set(du, 0x007FFFFFu)),
-                                 hn::ShiftLeft<23>(hn::Min(e_field, hn::Set(du, 1u))));
-      const auto shift = hn::Sub(hn::Set(di, p.sub_shift_base),
-                                 hn::BitCast(di, hn::Max(e_field, hn::Set(du, 1u))));
-      const auto far = hn::Gt(shift, hn::Set(di, 32));
-      const auto kept_sub =
-          (m_sig >> hn::BitCast(du, hn::Min(hn::Max(shift, hn::Zero(di)), hn::Set(di, 31))));
-      const auto left =
-          (m_sig << hn::BitCast(du, hn::Min(hn::Max(hn::Sub(hn::Set(di, 32), shift), hn::Zero(di)),
-                                            hn::Set(di, 31))));
-      const auto right =
-          (m_sig >> hn::BitCast(du, hn::Min(hn::Max(hn::Sub(shift, hn::Set(di, 32)), hn::Zero(di)),
-                                            hn::Set(di, 31))));
-      const auto digit_sub = hn::IfThenElse(hn::RebindMask(du, far), right, left);
-      const auto sticky = hn::And(is_sub, hn::RebindMask(du, far));
+      const auto m_sig = hn::Or(hn::And(mag, hn::Set(du, 0x007FFFFFu)), hn::Set(du, 0x00800000u));
+      const auto shift = hn::Sub(hn::Set(di, p.sub_shift_base), hn::BitCast(di, e_field));
+      const auto thirty_one = hn::Set(du, 31u);
+      // (Unsigned minimums also clamp the normal lanes' negative counts, whose results are unused.)
+      const auto kept_sub = (m_sig >> hn::Min(hn::BitCast(du, shift), thirty_one));
+      auto digit_sub =
+          (m_sig << hn::Min(hn::BitCast(du, hn::Sub(hn::Set(di, 32), shift)), thirty_one));
+      auto sticky = NoLanes(du);
+      const auto far = hn::And(is_sub, hn::RebindMask(du, hn::Gt(shift, hn::Set(di, 32))));
+      if (HWY_UNLIKELY(!hn::AllFalse(du, far))) {
+        const auto right =
+            (m_sig >> hn::Min(hn::BitCast(du, hn::Sub(shift, hn::Set(di, 32))), thirty_one));
+        digit_sub = hn::IfThenElse(far, right, digit_sub);
+        sticky = far;
+      }
       const auto lower =
           hn::IfThenElse(is_sub, kept_sub, hn::Sub(kept_norm, hn::Set(du, p.code_offset)));
       const auto digit = hn::IfThenElse(is_sub, digit_sub, digit_norm);
@@ -802,7 +805,6 @@ struct FastEncoder {
         code = hn::Add(lower, one);
         special = hn::Or(special, hn::Gt(code, hn::Set(du, p.max_code)));
       }
-      special = hn::Or(special, hn::Eq(mag, hn::Zero(du)));  // zero: never inexact
     }
     if (HWY_UNLIKELY(!hn::AllFalse(du, special))) {
       return GenericEncoder<false, kSr, kValuesOut>{p, decode}(du, bits, word, x, first, lb, le);

@@ -183,7 +183,7 @@ StatusOr<SelftestReport> RunSelftest(const SelftestOptions& o) {
       for (size_t j = t * kTask; j < end; ++j) {
         const uint32_t expected = detail::EncodeDouble(spec, in[j], options.quantize, j);
         const uint32_t actual =
-            spec.bits > 4 && spec.bits <= 8 ? packed[j] : ReadPackedCode(spec, packed, j);
+            spec.bits > 6 && spec.bits <= 8 ? packed[j] : ReadPackedCode(spec, packed, j);
         bool code_differs = expected != actual;
         bool value_differs = false;
         uint32_t want = 0, got = 0;

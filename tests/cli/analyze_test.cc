@@ -17,14 +17,12 @@
 namespace qfloat::cli_test {
 namespace {
 
-const std::vector<std::string> kStepKeys = {"step",          "q",
-                                            "one_minus_q",   "rho",
-                                            "eps_norm2",     "grad_norm2",
-                                            "flushed_fraction", "saturated_fraction",
-                                            "tensors"};
-const std::vector<std::string> kSummaryKeys = {"q_min",       "q_max",  "q_mean",
-                                               "q_mean_weighted", "q_quantiles", "rho_max",
-                                               "sigma0_sq_max"};
+const std::vector<std::string> kStepKeys = {
+    "step",      "q",          "one_minus_q",      "rho",
+    "eps_norm2", "grad_norm2", "flushed_fraction", "saturated_fraction",
+    "tensors"};
+const std::vector<std::string> kSummaryKeys = {
+    "q_min", "q_max", "q_mean", "q_mean_weighted", "q_quantiles", "rho_max", "sigma0_sq_max"};
 
 nlohmann::json AnalyzeJson(const std::vector<std::string>& extra) {
   const std::string path = ScratchDir() + "/analysis.json";
@@ -193,8 +191,8 @@ TEST_CASE("analyze: MX saturation is classified per block scale", "[cli][analyze
 
 TEST_CASE("analyze: npz step files from numpy, no lr metadata", "[cli][analyze]") {
   const std::string path = ScratchDir() + "/npz.json";
-  const CliResult r = RunCli({"analyze", CliFixture("grads_npz") + "/step_*.npz", "-f", "bf16",
-                              "--json", path});
+  const CliResult r =
+      RunCli({"analyze", CliFixture("grads_npz") + "/step_*.npz", "-f", "bf16", "--json", path});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const nlohmann::json j = ReadJson(path);
@@ -219,8 +217,8 @@ TEST_CASE("analyze --plot writes SVG figures that parse as XML", "[cli][analyze]
       RunCli({"analyze", CliFixture("grads"), "-f", "e4m3fn,e5m2,mxfp4", "--plot", dir});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
-  for (const char* name : {"q_steps.svg", "one_minus_q_steps.svg", "q_hist.svg", "fractions.svg",
-                           "ratio_hist.svg"}) {
+  for (const char* name :
+       {"q_steps.svg", "one_minus_q_steps.svg", "q_hist.svg", "fractions.svg", "ratio_hist.svg"}) {
     INFO(name);
     const std::string text = ReadFileText(dir + "/" + name);
     REQUIRE(!text.empty());
@@ -238,8 +236,8 @@ TEST_CASE("analyze --plot writes SVG figures that parse as XML", "[cli][analyze]
 TEST_CASE("analyze --csv and --jsonl: one record per step and tensor", "[cli][analyze]") {
   const std::string csv = ScratchDir() + "/a.csv";
   const std::string jsonl = ScratchDir() + "/a.jsonl";
-  const CliResult r = RunCli({"analyze", CliFixture("grads"), "-f", "e4m3fn,e5m2", "--csv", csv,
-                              "--jsonl", jsonl});
+  const CliResult r =
+      RunCli({"analyze", CliFixture("grads"), "-f", "e4m3fn,e5m2", "--csv", csv, "--jsonl", jsonl});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const size_t per_step = 1 + 4;  // the model-level record plus 4 tensors
@@ -255,8 +253,8 @@ TEST_CASE("analyze --csv and --jsonl: one record per step and tensor", "[cli][an
 }
 
 TEST_CASE("analyze --fail-if gates exit 3 and say why", "[cli][analyze]") {
-  CliResult r = RunCli({"analyze", CliFixture("grads"), "-f", "e4m3fn,e2m1fn", "--fail-if",
-                        "q_min<0.9"});
+  CliResult r =
+      RunCli({"analyze", CliFixture("grads"), "-f", "e4m3fn,e2m1fn", "--fail-if", "q_min<0.9"});
   CHECK(r.exit_code == 3);
   CHECK(IsOneErrorLine(r.err));
   CHECK(r.err.find("e2m1fn") != std::string::npos);
@@ -264,8 +262,8 @@ TEST_CASE("analyze --fail-if gates exit 3 and say why", "[cli][analyze]") {
   CHECK(r.err.find("e4m3fn") == std::string::npos);  // e4m3fn passes the gate
   CHECK(r.out.find("q_min") != std::string::npos);   // the report is still printed
 
-  r = RunCli({"analyze", CliFixture("grads"), "-f", "e4m3fn", "--fail-if",
-              "q_min<0.5, flushed_max>0.5"});
+  r = RunCli(
+      {"analyze", CliFixture("grads"), "-f", "e4m3fn", "--fail-if", "q_min<0.5, flushed_max>0.5"});
   CHECK(r.exit_code == 0);
   CHECK(r.err.empty());
 
@@ -307,7 +305,8 @@ TEST_CASE("analyze: bad inputs exit 1 or 2 with one line naming the input", "[cl
       {{"analyze", dir, "-f", "e4m3fn"}, 1, "step_1.safetensors"},
       {{"analyze", CliFixture("grads"), "-f", "e4m3fn,bogus"}, 2, "bogus"},
       {{"analyze", CliFixture("grads"), "-f", "e4m3fn", "-r", "rne,up"}, 2, "up"},
-      {{"analyze", CliFixture("grads"), "-f", "e4m3fn", "--scaling", "tensor,block:7"}, 2,
+      {{"analyze", CliFixture("grads"), "-f", "e4m3fn", "--scaling", "tensor,block:7"},
+       2,
        "block:7"},
       {{"analyze", CliFixture("grads"), "-f", "e4m3fn", "--tensors", "nomatch*"}, 1, "nomatch*"},
       {{"analyze", CliFixture("grads"), "-f", "e4m3fn", "--sum", "slow"}, 2, "slow"},

@@ -28,8 +28,8 @@ bool Same(double a, double b) { return a == b || (std::isnan(a) && std::isnan(b)
 const std::string& AnalysisFile() {
   static const std::string path = [] {
     const std::string p = ScratchDir() + "/for_predict.json";
-    const CliResult r = RunCli({"analyze", CliFixture("grads"), "-f", "e4m3fn,e5m2,mxfp4,e2m1fn",
-                                "--json", p});
+    const CliResult r =
+        RunCli({"analyze", CliFixture("grads"), "-f", "e4m3fn,e5m2,mxfp4,e2m1fn", "--json", p});
     if (r.exit_code != 0) FAIL("analyze failed: " << r.err);
     return p;
   }();
@@ -113,7 +113,8 @@ TEST_CASE("predict (b): beta/(gamma + k) and the beta flag", "[cli][predict]") {
     const auto& r = j["results"][i];
     INFO(r["label"]);
     const ShrinkageConstants s = FromSummary(analysis["results"][i]);
-    const StronglyConvexDiminishing lp = StronglyConvexDiminishingLP(p, s, 2.1, 5, ShrinkageMode::kP);
+    const StronglyConvexDiminishing lp =
+        StronglyConvexDiminishingLP(p, s, 2.1, 5, ShrinkageMode::kP);
     CHECK(r["beta_check"] == ToString(lp.beta_check));
     CHECK(Same(JNum(r["nu"]), lp.nu));
     CHECK(r["admissible"] == lp.admissible);
@@ -129,8 +130,7 @@ TEST_CASE("predict (b): beta/(gamma + k) and the beta flag", "[cli][predict]") {
   CHECK(flagged);  // e2m1fn's q_min is far below 0.95
 }
 
-TEST_CASE("predict (c) and (d): nonconvex bounds; options override --constants",
-          "[cli][predict]") {
+TEST_CASE("predict (c) and (d): nonconvex bounds; options override --constants", "[cli][predict]") {
   const nlohmann::json analysis = ReadJson(AnalysisFile());
   ProblemConstants p;
   p.L = 8;  // overrides the file's 4
@@ -152,8 +152,8 @@ TEST_CASE("predict (c) and (d): nonconvex bounds; options override --constants",
   }
 
   // (d)
-  j = Predict({"--L", "8", "--M", "2", "--delta1", "10", "--beta", "1", "--gamma", "10",
-               "--target", "3"});
+  j = Predict(
+      {"--L", "8", "--M", "2", "--delta1", "10", "--beta", "1", "--gamma", "10", "--target", "3"});
   CHECK(j["theorem"].get<std::string>().rfind("(d)", 0) == 0);
   for (size_t i = 0; i < j["results"].size(); ++i) {
     const ShrinkageConstants s = FromSummary(analysis["results"][i]);
@@ -168,8 +168,8 @@ TEST_CASE("predict (c) and (d): nonconvex bounds; options override --constants",
 
 TEST_CASE("predict --plot: one curve per format plus FP, valid SVG", "[cli][predict]") {
   const std::string svg_path = ScratchDir() + "/bounds.svg";
-  const CliResult r = RunCli({"predict", AnalysisFile(), "--constants", CliFixture("constants.json"),
-                              "--step", "0.05", "--plot", svg_path});
+  const CliResult r = RunCli({"predict", AnalysisFile(), "--constants",
+                              CliFixture("constants.json"), "--step", "0.05", "--plot", svg_path});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   const SvgInfo svg = ParseSvg(ReadFileText(svg_path));
@@ -180,7 +180,8 @@ TEST_CASE("predict --plot: one curve per format plus FP, valid SVG", "[cli][pred
   CHECK(SvgHasText(svg, "FP"));
   CHECK(SvgHasText(svg, "mxfp4"));
   // The table lists every format and FP.
-  for (const char* f : {"FP", "e4m3fn", "e5m2", "mxfp4", "e2m1fn"}) CHECK(r.out.find(f) != std::string::npos);
+  for (const char* f : {"FP", "e4m3fn", "e5m2", "mxfp4", "e2m1fn"})
+    CHECK(r.out.find(f) != std::string::npos);
 }
 
 TEST_CASE("predict: bad inputs exit 1 or 2 with one line naming the input", "[cli][predict]") {
@@ -195,18 +196,21 @@ TEST_CASE("predict: bad inputs exit 1 or 2 with one line naming the input", "[cl
   const std::vector<Case> cases = {
       {{"predict", AnalysisFile(), "--M", "1", "--delta1", "1", "--step", "0.1"}, 2, "--L"},
       {{"predict", AnalysisFile(), "--constants", consts}, 2, "--step"},
-      {{"predict", AnalysisFile(), "--constants", consts, "--step", "0.1", "--beta", "1",
-        "--gamma", "1"},
-       2, "--step"},
+      {{"predict", AnalysisFile(), "--constants", consts, "--step", "0.1", "--beta", "1", "--gamma",
+        "1"},
+       2,
+       "--step"},
       {{"predict", AnalysisFile(), "--constants", consts, "--beta", "1"}, 2, "--gamma"},
       {{"predict", AnalysisFile(), "--constants", consts, "--step", "abc"}, 2, "abc"},
-      {{"predict", AnalysisFile(), "--constants", consts, "--step", "0.1", "--mode", "Q"}, 2,
+      {{"predict", AnalysisFile(), "--constants", consts, "--step", "0.1", "--mode", "Q"},
+       2,
        "--mode"},
       {{"predict", AnalysisFile(), "--constants", consts, "--step", "0.1", "--c", "99"}, 2, "c"},
       {{"predict", not_json, "--constants", consts, "--step", "0.1"}, 1, "not.json"},
       {{"predict", no_results, "--constants", consts, "--step", "0.1"}, 1, "results"},
       {{"predict", AnalysisFile(), "--constants", ScratchDir() + "/none.json", "--step", "0.1"},
-       1, "none.json"},
+       1,
+       "none.json"},
   };
   for (const Case& c : cases) {
     const CliResult r = RunCli(c.args);

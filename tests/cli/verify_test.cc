@@ -96,18 +96,17 @@ TEST_CASE("verify: each perturbation is explained by its class", "[cli][verify]"
 TEST_CASE("verify: dequantized values (np.save) are compared exactly", "[cli][verify]") {
   const nlohmann::json expected = ReadJson(CliFixture("expected.json"))["verify_values"];
   // One tensor each side: matched by position although the names differ.
-  const nlohmann::json j = VerifyJson({CliFixture("verify_in.safetensors"),
-                                       CliFixture("verify_values.npy"), "-f", "e4m3fn",
-                                       "--tensors", "x"},
-                                      3);
+  const nlohmann::json j =
+      VerifyJson({CliFixture("verify_in.safetensors"), CliFixture("verify_values.npy"), "-f",
+                  "e4m3fn", "--tensors", "x"},
+                 3);
   CHECK(j["tensors"][0]["mode"] == "values");
   CHECK(j["tensors"][0]["codes_tensor"] == "verify_values");
   CHECK(j["mismatches"] == expected["mismatches"]);
   CHECK(j["classes"]["nan"] == expected["nan"]);
 }
 
-TEST_CASE("verify: qfloat's own quantize output verifies, other settings do not",
-          "[cli][verify]") {
+TEST_CASE("verify: qfloat's own quantize output verifies, other settings do not", "[cli][verify]") {
   const std::string dir = ScratchSubdir("verify_self");
   const std::string in = IoFixture("compressed.npz");
   for (const char* format : {"mxfp4", "nvfp4", "e5m2"}) {
@@ -120,9 +119,8 @@ TEST_CASE("verify: qfloat's own quantize output verifies, other settings do not"
     CHECK(VerifyJson({in, fake, "-f", format}, 0)["match"] == true);
   }
   // A different block rule: every mismatch is a scale off by one.
-  nlohmann::json j = VerifyJson({in, dir + "/mxfp4.safetensors", "-f", "mxfp4", "--scaling",
-                                 "ceil"},
-                                3);
+  nlohmann::json j =
+      VerifyJson({in, dir + "/mxfp4.safetensors", "-f", "mxfp4", "--scaling", "ceil"}, 3);
   CHECK(j["classes"]["scale_off_by_one"] == j["mismatches"]);
   j = VerifyJson({in, dir + "/mxfp4_fake.safetensors", "-f", "mxfp4", "--scaling", "ceil"}, 3);
   CHECK(j["classes"]["scale_off_by_one"] == j["mismatches"]);
@@ -147,16 +145,18 @@ TEST_CASE("verify: bad inputs exit 1 or 2 with one line naming the input", "[cli
   const std::vector<Case> cases = {
       {{"verify", in, IoFixture("nothere.safetensors"), "-f", "e4m3fn"}, 1, "nothere"},
       {{"verify", in, CliFixture("verify_good.safetensors"), "-f", "e4m3fn", "--tensors", "zz"},
-       2, "zz"},
+       2,
+       "zz"},
       // 'x' (96 elements) against a file whose only tensor has 12.
       {{"verify", in, IoFixture("f4.npy"), "-f", "e4m3fn", "--tensors", "x"}, 1, "f4"},
       // Two input tensors, no tensor 'x' in CODES.
       {{"verify", in, IoFixture("numpy.safetensors"), "-f", "e4m3fn"}, 1, "no tensor"},
-      {{"verify", in, CliFixture("verify_good.safetensors"), "-f", "e4m3fn", "--overflow",
-        "wrap"},
-       2, "wrap"},
+      {{"verify", in, CliFixture("verify_good.safetensors"), "-f", "e4m3fn", "--overflow", "wrap"},
+       2,
+       "wrap"},
       {{"verify", in, CliFixture("verify_good.safetensors"), "-f", "e4m3fn", "--examples", "-1"},
-       2, "--examples"},
+       2,
+       "--examples"},
   };
   for (const Case& c : cases) {
     const CliResult r = RunCli(c.args);

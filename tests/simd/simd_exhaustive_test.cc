@@ -118,6 +118,7 @@ QFLOAT_SAMPLES("binary8p4")
 QFLOAT_SAMPLES("binary8p5")
 QFLOAT_SAMPLES("binary8p6")
 QFLOAT_SAMPLES("binary8p7")
+QFLOAT_SAMPLES("int8_mx")
 
 TEST_CASE("exhaustive: every built-in format is covered", "[exhaustive]") {
   // The list above must follow formats/: a new built-in format needs a line there.
@@ -125,7 +126,7 @@ TEST_CASE("exhaustive: every built-in format is covered", "[exhaustive]") {
       "e4m3fn",    "e5m2",      "e4m3fnuz",  "e5m2fnuz",  "e4m3b11fnuz", "e3m4",      "e4m3",
       "e2m3fn",    "e3m2fn",    "e2m1fn",    "e8m0fnu",   "fp16",        "bf16",      "fp32",
       "posit8_0",  "posit8_1",  "posit8_2",  "posit16_1", "posit16_2",   "posit32_2", "binary8p1",
-      "binary8p2", "binary8p3", "binary8p4", "binary8p5", "binary8p6",   "binary8p7"};
+      "binary8p2", "binary8p3", "binary8p4", "binary8p5", "binary8p6",   "binary8p7", "int8_mx"};
   for (const Format& f : BuiltinFormats()) {
     if (!f.element.empty()) continue;
     INFO(f.name);
