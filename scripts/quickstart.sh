@@ -15,19 +15,22 @@ grads=data/grads_digits_mlp
 constants=$grads/constants.json
 step=0.1  # an admissible fixed step (the recording used lr 0.3, beyond mu/(L M_G) = 0.14)
 
-echo "== Shrinkage of real gradients (50 steps, 26k parameters), each format with its own scaling"
+# Measure (analyze), then predict; the tables go to out/*.txt and the one a user reads first (what
+# each format does to the gradients, and what that does to SGD) is printed.
 "$qfloat" analyze "$grads" \
   -f bf16,fp16,e5m2,e4m3fn,mxfp8_e4m3,mxfp4,nvfp4,posit8_2,posit16_1 -r rne,sr \
-  --json out/analysis.json --plot out/plots --progress never
-echo
-echo "== The same FP8 formats with per-tensor (current) amax scaling"
+  --json out/analysis.json --plot out/plots --progress never > out/analysis.txt
 "$qfloat" analyze "$grads" -f e4m3fn,e5m2 -r rne,sr --scaling tensor \
-  --json out/analysis_tensor.json --plot out/plots_tensor --progress never
-echo
-echo "== What that does to SGD (nonconvex bound (c), fixed step $step; constants estimated at recording)"
+  --json out/analysis_tensor.json --plot out/plots_tensor --progress never > out/analysis_tensor.txt
+echo "== Real gradients (50 SGD steps of a 26k-parameter MLP): shrinkage q = <Q(g),g>/|g|^2, noise"
+echo "== rho = |eps|^2/|g|^2, and the SGD bound they imply (nonconvex, fixed step $step)"
 "$qfloat" predict out/analysis.json --constants "$constants" --step "$step" \
-  --json out/prediction.json --plot out/prediction.svg
-"$qfloat" predict out/analysis_tensor.json --constants "$constants" --step "$step" \
-  --json out/prediction_tensor.json --plot out/prediction_tensor.svg
+  --json out/prediction.json --plot out/prediction.svg | tee out/prediction.txt
 echo
-echo "Wrote out/analysis*.json, out/prediction*.json, out/plots*/ and out/prediction*.svg"
+echo "== FP8 with per-tensor (current) amax scaling"
+"$qfloat" predict out/analysis_tensor.json --constants "$constants" --step "$step" \
+  --json out/prediction_tensor.json --plot out/prediction_tensor.svg | tee out/prediction_tensor.txt
+echo
+echo "Per-step and per-tensor figures: out/analysis*.txt and out/analysis*.json (the JSON contract);"
+echo "plots: out/plots*/ (q over steps, q histogram, flushed/saturated fractions, ratio histogram)"
+echo "and out/prediction*.svg (predicted bound curves)."
