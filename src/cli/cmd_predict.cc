@@ -632,12 +632,11 @@ int RunPredict(const PredictArgs& args) {
       }
       if (row.q_max_above_one)
         above_one += (above_one.empty() ? "" : ", ") + r.label + " " + r.rounding;
-      table.AddRow(with(
-          measured(r),
-          {row.admissible ? "yes" : "NO", FormatIterations(fp.k[0]), FormatIterations(row.k[0]),
-           FormatSignificant(row.slowdown[0], 4),
-           FormatSignificant(harmonic_nonconvex ? row.power_law : row.floor_ratio, 4),
-           col10_of(row)}));
+      table.AddRow(with(measured(r),
+                        {row.admissible ? "yes" : "NO", FormatIterations(fp.k[0]),
+                         FormatIterations(row.k[0]), FormatSignificant(row.slowdown[0], 4),
+                         FormatSignificant(harmonic_nonconvex ? row.power_law : row.floor_ratio, 4),
+                         col10_of(row)}));
     }
     text += table.ToText();
     for (const std::string& n : fp.warnings) text += "note: " + n + "\n";

@@ -2,6 +2,7 @@
 // by safetensors.torch; grads_npz: np.savez as JAX users write them): the JSON contract, natural
 // step order, values equal to the library's ShrinkageStats for the same data, SVG plots that parse
 // as XML, CSV/JSONL records, --fail-if gates, the progress bar, and error exits.
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cmath>
 #include <filesystem>
@@ -175,18 +176,60 @@ TEST_CASE("analyze: values equal the library's ShrinkageStats for the same data"
   }
 }
 
-TEST_CASE("analyze: MX saturation is classified per block scale", "[cli][analyze]") {
-  // For a block format every block's largest element may be clamped (OCP MX §6.3): at least the
-  // one-element bias tensor '2.bias' (amax in [4, 8) x 2^k, clamped to 6 x 2^k when above).
-  const nlohmann::json j = AnalyzeJson({"-f", "mxfp4"});
-  double saturated = 0;
-  for (const auto& s : j["results"][0]["steps"]) {
-    saturated += s["saturated_fraction"].get<double>();
-    for (const auto& t : s["tensors"]) {
-      CHECK(t["saturated_fraction"].get<double>() <= 1.0);
+TEST_CASE("analyze: MX elements are classified against their own block's scale", "[cli][analyze]") {
+  // An independent count: OCP MX v1.0 §6.3 scale X = 2^(floor(log2 amax) - emax_elem) per block of
+  // 32 along the last axis (emax = 2 for E2M1, max 6); an element saturates when |g| > 6 X (it is
+  // clamped to 6 X) and is flushed when Q = 0 != g. The CLI's per-step fractions must be exactly
+  // these counts over the step's elements (the thresholds of one global scale would differ).
+  const nlohmann::json j = AnalyzeJson({"-f", "mxfp4", "-r", "rne"});
+  const std::vector<std::string> files = {"step_1.safetensors", "step_2.safetensors",
+                                          "step_10.safetensors"};
+  StatusOr<ScaledFormat> sf = ResolveScaledFormat("mxfp4");
+  REQUIRE(sf.ok());
+  uint64_t total_saturated = 0, total_flushed = 0;
+  for (size_t k = 0; k < files.size(); ++k) {
+    StatusOr<TensorFile> f = OpenTensorFile(CliFixture("grads/" + files[k]));
+    REQUIRE(f.ok());
+    uint64_t n = 0, saturated = 0, flushed = 0;
+    for (size_t t = 0; t < f->size(); ++t) {
+      StatusOr<TensorView> v = f->Load(t);
+      REQUIRE(v.ok());
+      StatusOr<std::vector<float>> g = ToFloat32(*v);
+      REQUIRE(g.ok());
+      std::vector<float> image(g->size());
+      REQUIRE(
+          QuantizeScaled(sf->format.spec, sf->scaling, v->shape, *g, image, TensorOptions{}).ok());
+      const size_t len = v->shape.empty() ? 1 : static_cast<size_t>(v->shape.back());
+      for (size_t row = 0; row * len < g->size(); ++row) {
+        for (size_t b0 = 0; b0 < len; b0 += 32) {
+          const size_t b1 = std::min(len, b0 + 32);
+          double amax = 0;
+          for (size_t i = b0; i < b1; ++i)
+            amax = std::max(amax, std::fabs(double{(*g)[row * len + i]}));
+          int e = 0;
+          std::frexp(amax, &e);  // amax = m 2^e, m in [0.5, 1): floor(log2 amax) = e - 1
+          const double x = std::ldexp(1.0, e - 1 - 2);
+          for (size_t i = b0; i < b1; ++i) {
+            const double gi = (*g)[row * len + i];
+            const double qi = image[row * len + i];
+            if (gi != 0 && qi == 0) ++flushed;
+            if (amax > 0 && qi != 0 && std::fabs(gi) > 6 * x) ++saturated;
+          }
+        }
+      }
+      n += g->size();
     }
+    const auto& s = j["results"][0]["steps"][k];
+    INFO(files[k] << ": " << n << " elements, " << saturated << " saturated, " << flushed
+                  << " flushed");
+    CHECK(s["saturated_fraction"].get<double>() == static_cast<double>(saturated) / n);
+    CHECK(s["flushed_fraction"].get<double>() == static_cast<double>(flushed) / n);
+    total_saturated += saturated;
+    total_flushed += flushed;
   }
-  CHECK(saturated > 0);
+  // The fixture exercises both classes (else the check above could not fail).
+  CHECK(total_saturated > 0);
+  CHECK(total_flushed > 0);
 }
 
 TEST_CASE("analyze: npz step files from numpy, no lr metadata", "[cli][analyze]") {
