@@ -6,7 +6,8 @@
 //   picked (simd once src/simd is compiled in, else scalar).
 // - Analyze/exact: the same with the exact superaccumulator path.
 // - Accumulate/fast, Accumulate/exact: the statistics alone over a precomputed image (the
-//   analysis layer's own cost, independent of the quantizer).
+//   analysis layer's own cost, independent of the quantizer); AccumulateWarm: the fast
+//   statistics on cache-resident data, one thread (the kernel's compute cost alone).
 // Counters: vs_memcpy = t(memcpy of the gradient's bytes with the same thread count) / t(run);
 // vs_memcpy_1t = the same against a single-threaded memcpy. Both memcpy times are the best of
 // five copies, taken in the benchmark itself. On a loaded machine wall times mean little, so the
@@ -204,6 +205,30 @@ BENCHMARK_CAPTURE(BM_Accumulate, exact, SumPath::kExact)
     ->Unit(benchmark::kMillisecond)
     ->Iterations(2);
 BENCHMARK(BM_QuantizeOnly)->UseManualTime()->Unit(benchmark::kMillisecond)->MinTime(1.0);
+
+// The fast statistics' compute cost alone: 1M elements (8 MiB of g and Q, cache-resident after
+// the first run), one thread, CPU time per element. Against BM_Accumulate/fast this separates
+// the kernel from the memory traffic and the thread scaling of the 16M runs.
+void BM_AccumulateWarm(benchmark::State& state) {
+  const std::vector<float> g(Gradient().begin(), Gradient().begin() + (1 << 20));
+  std::vector<float> q(g.size());
+  TensorOptions opts;
+  (void)Quantize(E4m3(), g, q, opts);
+  const ClassThresholds t = ClassThresholds::ForFormat(E4m3());
+  uint64_t keep = 0;
+  double cpu = 0.0;
+  for (auto _ : state) {
+    const double c0 = CpuSeconds();
+    ShrinkageStats s(SumPath::kFast);
+    if (!s.Accumulate(g, q, t, 1).ok()) state.SkipWithError("Accumulate failed");
+    keep += s.count(ElementClass::kFlushed);
+    cpu += CpuSeconds() - c0;
+  }
+  benchmark::DoNotOptimize(keep);
+  state.counters["cpu_ns_per_elem"] =
+      cpu * 1e9 / (static_cast<double>(state.iterations()) * static_cast<double>(g.size()));
+}
+BENCHMARK(BM_AccumulateWarm)->Unit(benchmark::kMillisecond);
 
 }  // namespace
 }  // namespace qfloat

@@ -112,19 +112,19 @@ struct Scratch {
   std::vector<float> q32;
   std::vector<double> g64;
   std::vector<double> q64;
-  std::vector<uint16_t> codes;
+  std::unique_ptr<analysis_internal::ChunkHistogram> hist;
   std::unique_ptr<ExactF32Buffers> exact_buffers;
 };
 
 // ---- Chunk kernels ----
 
 void FastChunkF32(FastPartial& p, const float* g, const float* q, size_t n,
-                  const ClassThresholds& t, Scratch& scratch) {
+                  const ClassThresholds& t, Scratch& scratch, const float* ahead) {
   using namespace analysis_internal;  // NOLINT: slot names
   FastChunk fc;
-  scratch.codes.resize(kChunk);
-  uint16_t* codes = scratch.codes.data();
-  analysis_internal::FastChunkF32(g, q, n, t, &fc, codes);
+  if (!scratch.hist) scratch.hist = std::make_unique<ChunkHistogram>();
+  ChunkHistogram& hist = *scratch.hist;
+  analysis_internal::FastChunkF32(g, q, n, t, &fc, &hist, ahead);
   auto slot = [&](int k) { return qfloat::CompensatedSum{fc.hi[k], fc.lo[k]}; };
   auto neg = [&](int k) { return qfloat::CompensatedSum{-fc.hi[k], -fc.lo[k]}; };
   auto& cls = p.cls;
@@ -160,33 +160,14 @@ void FastChunkF32(FastPartial& p, const float* g, const float* q, size_t n,
   p.min_g = std::fmin(p.min_g, fc.min_g);
   p.max_g = std::fmax(p.max_g, fc.max_g);
 
-  // Histogram: kCopies interleaved copies break the store-to-load chains on repeated bins; the
-  // codes past the bins (g = 0, non-finite) are counted the same way, without a branch. Each copy
-  // sums at most kChunk / kCopies energies before the TwoSum fold (the stated bin-energy bound).
-  constexpr int kCopies = 8;
-  uint32_t counts[kCopies][kNumCodes] = {};
-  double energy[kCopies][kNumCodes] = {};
-  auto one = [&](size_t j, int copy) {
-    uint32_t c = codes[j];
-    if (HWY_UNLIKELY((c & kEdgeFlag) != 0)) {
-      c = static_cast<uint32_t>(ExactRatioBin(g[j], q[j]));
-    }
-    const double x = g[j];
-    ++counts[copy][c];
-    energy[copy][c] += x * x;
-  };
-  size_t j = 0;
-  for (; j + kCopies <= n; j += kCopies) {
-    for (int k = 0; k < kCopies; ++k) one(j + static_cast<size_t>(k), k);
-  }
-  for (; j < n; ++j) one(j, 0);
+  // Histogram: the kernel's copies, folded (each copy a plain sum over at most 2048 energies).
   uint64_t code_counts[kNumCodes];
   for (int b = 0; b < kNumCodes; ++b) {
     code_counts[b] = 0;
-    for (int k = 0; k < kCopies; ++k) code_counts[b] += counts[k][b];
+    for (int k = 0; k < kHistCopies; ++k) code_counts[b] += hist.count[k][b];
     if (b >= kRatioBins || code_counts[b] == 0) continue;
     p.bin_counts[b] += code_counts[b];
-    for (int k = 0; k < kCopies; ++k) p.bin_energy[b].Add(energy[k][b]);
+    for (int k = 0; k < kHistCopies; ++k) p.bin_energy[b].Add(hist.energy[k][b]);
   }
   const uint64_t zero = code_counts[kZeroCode];
   const uint64_t nonfinite = code_counts[kNonFiniteCode];
@@ -366,39 +347,52 @@ void RunWorkers(int threads, Fn&& fn) {
   for (std::thread& th : pool) th.join();
 }
 
-// provide(scratch, begin, end, ChunkData*) -> Status fills one chunk. `wide` selects the
-// float64 kernels (the provider then sets g64/q64).
+// provide(scratch, begin, end, ChunkData*) -> Status fills one span of elements. `wide` selects
+// the float64 kernels (the provider then sets g64/q64). The fast float32 path asks for a whole
+// block at once (one quantizer call per block: its per-call setup is not negligible) and runs the
+// kernel over it chunk by chunk; the other paths ask chunk by chunk. `prefetch_g` (may be null):
+// the float32 input that the provider reads, prefetched a block ahead by the fast kernel.
 template <typename Provider>
 Status RunPass(ShrinkageStats& stats, size_t n, int threads, bool wide, const ClassThresholds& t,
-               Provider&& provide) {
+               const float* prefetch_g, Provider&& provide) {
   if (n == 0) return Status::Ok();
   const size_t blocks = (n + kBlock - 1) / kBlock;
   const int workers = static_cast<int>(std::min<size_t>(blocks, ResolveThreads(threads)));
+  const bool fast_f32 = stats.path() == SumPath::kFast && !wide;
+  const size_t span = fast_f32 ? kBlock : kChunk;
   ErrorSlot error;
 
-  auto process_block = [&](size_t block, Scratch& scratch, FastPartial* fast,
+  // `next_block`: the block this thread runs next (blocks when none), whose input is prefetched.
+  auto process_block = [&](size_t block, size_t next_block, Scratch& scratch, FastPartial* fast,
                            ShrinkageStats* exact) {
     const size_t begin = block * kBlock;
     const size_t end = std::min(n, begin + kBlock);
-    for (size_t c0 = begin; c0 < end && !error.failed(); c0 += kChunk) {
-      const size_t c1 = std::min(end, c0 + kChunk);
+    const size_t next_begin = next_block < blocks ? next_block * kBlock : n;
+    for (size_t s0 = begin; s0 < end && !error.failed(); s0 += span) {
+      const size_t s1 = std::min(end, s0 + span);
       ChunkData data;
-      const Status st = provide(scratch, c0, c1, &data);
+      const Status st = provide(scratch, s0, s1, &data);
       if (!st.ok()) {
         error.Set(st);
         return;
       }
-      const size_t len = c1 - c0;
-      if (fast != nullptr) {
-        if (wide) {
-          FastChunkF64(*fast, data.g64, data.q64, len, t);
+      for (size_t c0 = s0; c0 < s1; c0 += kChunk) {
+        const size_t c1 = std::min(s1, c0 + kChunk);
+        const size_t len = c1 - c0;
+        const size_t off = c0 - s0;
+        if (fast != nullptr) {
+          if (wide) {
+            FastChunkF64(*fast, data.g64 + off, data.q64 + off, len, t);
+          } else {
+            const size_t ahead = next_begin + (c0 - begin);
+            FastChunkF32(*fast, data.g32 + off, data.q32 + off, len, t, scratch,
+                         prefetch_g != nullptr && ahead < n ? prefetch_g + ahead : nullptr);
+          }
+        } else if (wide) {
+          ExactChunkF64(*exact, data.g64 + off, data.q64 + off, len, t);
         } else {
-          FastChunkF32(*fast, data.g32, data.q32, len, t, scratch);
+          ExactChunkF32(*exact, *scratch.exact_buffers, data.g32 + off, data.q32 + off, len, t);
         }
-      } else if (wide) {
-        ExactChunkF64(*exact, data.g64, data.q64, len, t);
-      } else {
-        ExactChunkF32(*exact, *scratch.exact_buffers, data.g32, data.q32, len, t);
       }
     }
     if (exact != nullptr && !wide) scratch.exact_buffers->FlushInto(*exact);
@@ -412,8 +406,13 @@ Status RunPass(ShrinkageStats& stats, size_t n, int threads, bool wide, const Cl
       const int wave_workers = static_cast<int>(std::min<size_t>(count, workers));
       RunWorkers(wave_workers, [&](int) {
         Scratch scratch;
-        for (size_t b = next.fetch_add(1); b < count && !error.failed(); b = next.fetch_add(1)) {
-          process_block(wave + b, scratch, &partials[b], nullptr);
+        // The next block is claimed before this one runs, so that its input can be prefetched.
+        size_t b = next.fetch_add(1);
+        while (b < count && !error.failed()) {
+          const size_t following = next.fetch_add(1);
+          process_block(wave + b, wave + std::min(following, count), scratch, &partials[b],
+                        nullptr);
+          b = following;
         }
       });
       // A fixed pairwise tree over the wave's blocks.
@@ -430,7 +429,7 @@ Status RunPass(ShrinkageStats& stats, size_t n, int threads, bool wide, const Cl
       Scratch scratch;
       if (!wide) scratch.exact_buffers = std::make_unique<ExactF32Buffers>();
       for (size_t b = next.fetch_add(1); b < blocks && !error.failed(); b = next.fetch_add(1)) {
-        process_block(b, scratch, nullptr, &locals[static_cast<size_t>(w)]);
+        process_block(b, blocks, scratch, nullptr, &locals[static_cast<size_t>(w)]);
       }
     });
     for (const ShrinkageStats& l : locals) {
@@ -473,7 +472,7 @@ Status ShrinkageStats::Accumulate(std::span<const float> g, std::span<const floa
   Status st = CheckSameLength(g.size(), q.size(), "Accumulate");
   if (!st.ok()) return st;
   if (threads < 0) return InvalidArgument("Accumulate: threads must be >= 0");
-  return RunPass(*this, g.size(), threads, false, thresholds,
+  return RunPass(*this, g.size(), threads, false, thresholds, nullptr,
                  [&](Scratch&, size_t b, size_t, ChunkData* d) {
                    d->g32 = g.data() + b;
                    d->q32 = q.data() + b;
@@ -486,7 +485,7 @@ Status ShrinkageStats::Accumulate(std::span<const double> g, std::span<const dou
   Status st = CheckSameLength(g.size(), q.size(), "Accumulate");
   if (!st.ok()) return st;
   if (threads < 0) return InvalidArgument("Accumulate: threads must be >= 0");
-  return RunPass(*this, g.size(), threads, true, thresholds,
+  return RunPass(*this, g.size(), threads, true, thresholds, nullptr,
                  [&](Scratch&, size_t b, size_t, ChunkData* d) {
                    d->g64 = g.data() + b;
                    d->q64 = q.data() + b;
@@ -525,14 +524,14 @@ StatusOr<ShrinkageStats> Analyze(const FormatSpec& spec, std::span<const float> 
   ShrinkageStats stats(analyze.path);
   const ClassThresholds t = ClassThresholds::ForFormat(spec);
   if (FitsInFloat(spec)) {
-    st = RunPass(stats, g.size(), options.threads, false, t,
+    st = RunPass(stats, g.size(), options.threads, false, t, g.data(),
                  [&](Scratch& s, size_t b, size_t e, ChunkData* d) -> Status {
                    const size_t len = e - b;
                    float* q;
                    if (!analyze.quantized_f32.empty()) {
                      q = analyze.quantized_f32.data() + b;
                    } else {
-                     s.q32.resize(kChunk);
+                     if (s.q32.size() < len) s.q32.resize(len);
                      q = s.q32.data();
                    }
                    Status qs = Quantize(spec, g.subspan(b, len), std::span<float>(q, len),
@@ -547,16 +546,16 @@ StatusOr<ShrinkageStats> Analyze(const FormatSpec& spec, std::span<const float> 
                  });
   } else {
     // Q(g) may not be a float32 (posit32, wide formats): quantize in float64 so it is exact.
-    st = RunPass(stats, g.size(), options.threads, true, t,
+    st = RunPass(stats, g.size(), options.threads, true, t, nullptr,
                  [&](Scratch& s, size_t b, size_t e, ChunkData* d) -> Status {
                    const size_t len = e - b;
-                   s.g64.resize(kChunk);
+                   if (s.g64.size() < len) s.g64.resize(len);
                    for (size_t i = 0; i < len; ++i) s.g64[i] = g[b + i];
                    double* q;
                    if (!analyze.quantized_f64.empty()) {
                      q = analyze.quantized_f64.data() + b;
                    } else {
-                     s.q64.resize(kChunk);
+                     if (s.q64.size() < len) s.q64.resize(len);
                      q = s.q64.data();
                    }
                    Status qs = Quantize(spec, std::span<const double>(s.g64.data(), len),
@@ -582,14 +581,14 @@ StatusOr<ShrinkageStats> Analyze(const FormatSpec& spec, std::span<const double>
   if (!st.ok()) return st;
   ShrinkageStats stats(analyze.path);
   const ClassThresholds t = ClassThresholds::ForFormat(spec);
-  st = RunPass(stats, g.size(), options.threads, true, t,
+  st = RunPass(stats, g.size(), options.threads, true, t, nullptr,
                [&](Scratch& s, size_t b, size_t e, ChunkData* d) -> Status {
                  const size_t len = e - b;
                  double* q;
                  if (!analyze.quantized_f64.empty()) {
                    q = analyze.quantized_f64.data() + b;
                  } else {
-                   s.q64.resize(kChunk);
+                   if (s.q64.size() < len) s.q64.resize(len);
                    q = s.q64.data();
                  }
                  Status qs = Quantize(spec, g.subspan(b, len), std::span<double>(q, len),

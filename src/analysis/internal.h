@@ -28,8 +28,9 @@ struct ShrinkageStatsAccess {
 
 namespace analysis_internal {
 
-// Elements per quantize-and-accumulate chunk (64 KiB of float32 in, 64 KiB out: L2-resident),
-// and per fast-path block (Neumaier/TwoSum partials are per block, merged in a fixed tree).
+// Elements per accumulation chunk (64 KiB of float32 g, 64 KiB of Q: L2-resident; the fast
+// kernel's histogram bound counts per chunk), and per block (fast-path partials are per block,
+// merged in a fixed tree; the fast float32 pass quantizes a whole block, 2 x 256 KiB, per call).
 inline constexpr size_t kChunk = 16384;
 inline constexpr size_t kBlock = 65536;
 
@@ -213,18 +214,28 @@ struct FastChunk {
   double max_g = 0.0;
 };
 
-// Per-element codes written by the kernel: a histogram bin (0..kRatioBins-1); kZeroCode (g = 0)
+// Per-element codes computed by the kernel: a histogram bin (0..kRatioBins-1); kZeroCode (g = 0)
 // and kNonFiniteCode for the elements outside the histogram; kEdgeFlag | bin where |d| is exactly
-// 2^k |g| and Q != 0, so that a rounded d may sit on a bin edge: the caller recomputes
-// ExactRatioBin there.
+// 2^k |g| and Q != 0, so that a rounded d may sit on a bin edge: ExactRatioBin decides there.
 inline constexpr uint16_t kZeroCode = kRatioBins;
 inline constexpr uint16_t kNonFiniteCode = kRatioBins + 1;
 inline constexpr int kNumCodes = kRatioBins + 2;
 inline constexpr uint16_t kEdgeFlag = 0x8000;
 
-// Dispatches to the best SIMD target.
+// The kernel's per-chunk histogram: element j of the chunk goes to copy j % kHistCopies. The
+// copies break store-to-load chains on repeated codes; each holds a plain sum over at most
+// kChunk / kHistCopies = 2048 energies (the stated bin-energy bound), folded by the caller.
+inline constexpr int kHistCopies = 8;
+struct ChunkHistogram {
+  uint32_t count[kHistCopies][kNumCodes];
+  double energy[kHistCopies][kNumCodes];
+};
+
+// Dispatches to the best SIMD target. Fills every field of *out and *hist. `ahead` (may be null):
+// n floats that the caller reads next (the fused pass's next chunk of g, for the quantizer),
+// prefetched alongside.
 void FastChunkF32(const float* g, const float* q, size_t n, const ClassThresholds& t,
-                  FastChunk* out, uint16_t* codes);
+                  FastChunk* out, ChunkHistogram* hist, const float* ahead);
 
 }  // namespace analysis_internal
 }  // namespace qfloat

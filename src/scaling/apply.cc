@@ -18,6 +18,7 @@
 #include "qfloat/detail/bits.h"
 #include "qfloat/scaling.h"
 #include "scaling/internal.h"
+#include "simd/block_scale.h"
 
 namespace qfloat {
 namespace scaling {
@@ -156,7 +157,9 @@ namespace {
 
 using scaling::Geometry;
 
-constexpr int64_t kChunk = 32768;  // elements per task: a multiple of 8 keeps packed codes aligned
+constexpr int64_t kChunk = 65536;  // elements per task: a multiple of 8 keeps packed codes aligned
+// Fake-quant outputs at least this large are written with non-temporal stores (as simd_backend).
+constexpr size_t kStreamBytes = size_t{16} << 20;
 
 enum class Mode { kPow2, kFloat, kNvfp4 };
 
@@ -199,6 +202,9 @@ struct Run {
   int64_t begin;
   int64_t end;
   int64_t entry;
+  // The whole block the run lies in, within its row (local mode reads it all for the amax).
+  int64_t block_begin;
+  int64_t block_end;
 };
 
 // The runs of [c0, c1) that share one scale.
@@ -214,8 +220,9 @@ void CollectRuns(const Geometry& g, int64_t c0, int64_t c1, std::vector<Run>* ru
     const int64_t row_start = j - i;
     const int64_t base = ((o / g.bo) * g.nl + l / g.bl) * g.ni;
     for (int64_t block = i / g.bi; block * g.bi < g.i; ++block) {
-      const int64_t end = std::min(c1, row_start + std::min((block + 1) * g.bi, g.i));
-      runs->push_back(Run{j, end, base + block});
+      const int64_t block_end = row_start + std::min((block + 1) * g.bi, g.i);
+      const int64_t end = std::min(c1, block_end);
+      runs->push_back(Run{j, end, base + block, row_start + block * g.bi, block_end});
       j = end;
       if (j >= c1) return;
     }
@@ -551,11 +558,29 @@ struct Buffers {
   std::vector<Run> runs;
   std::vector<float> yf;
   std::vector<double> yd, qd;
+  std::vector<uint32_t> amax_bits;  // local float32: each run's block amax bits
+  std::vector<float> enc, dec;      // float32 kPow2: each run's factors
 };
 
-// Local mode: the amax and scale of every block a chunk touches (a block straddling the chunk's
-// edges is read whole), renumbering the runs to index `entries`; the chunk holding a block's first
-// element writes its scale code. Returns false if a factor does not fit float32.
+// Calls fn(k, e, len) for each maximal stretch [k, e) of runs whose spans [begin_of(run),
+// end_of(run)) all have length len and follow one another in memory: one SIMD kernel call each
+// (a whole chunk of full blocks is one stretch).
+template <typename Begin, typename End, typename Fn>
+void ForEachStretch(const std::vector<Run>& runs, Begin begin_of, End end_of, Fn fn) {
+  size_t k = 0;
+  while (k < runs.size()) {
+    const int64_t start = begin_of(runs[k]);
+    const int64_t len = end_of(runs[k]) - start;
+    size_t e = k + 1;
+    while (e < runs.size() && begin_of(runs[e]) == start + static_cast<int64_t>(e - k) * len &&
+           end_of(runs[e]) - begin_of(runs[e]) == len) {
+      ++e;
+    }
+    fn(k, e, len);
+    k = e;
+  }
+}
+
 // The largest magnitude's bits of x[0, n) (NaN above inf above every finite value). N > 0: n == N,
 // a fixed trip count the compiler unrolls and vectorizes fully (the common block of 32).
 template <typename T, int N>
@@ -571,29 +596,23 @@ inline BitsT<T> MaxMagnitudeBits(const T* x, int64_t n) {
   return m;
 }
 
-// y[j] = x[j] * f for j < n (N > 0: n == N); x may equal y.
-template <int N>
-inline void MulRun(const float* x, float* y, int64_t n, float f) {
-  const int64_t count = N > 0 ? N : n;
-  for (int64_t j = 0; j < count; ++j) y[j] = x[j] * f;
-}
-
+// Local mode: the amax and scale of every block a chunk touches (a block straddling the chunk's
+// edges is read whole), renumbering the runs to index `entries`; the chunk holding a block's first
+// element writes its scale code. Returns false if a factor does not fit float32.
+// Float32 inputs take the amax with SIMD (simd/block_scale.h); float64 ones with the loop above.
 template <typename T>
-bool LocalEntries(const Plan& plan, std::span<const T> in, int64_t c0, std::vector<Run>* runs,
+bool LocalEntries(const Plan& plan, std::span<const T> in, int64_t c0, Buffers* b,
                   std::span<uint8_t> scales_out) {
   using U = BitsT<T>;
   constexpr bool kF32 = std::is_same_v<T, float>;
-  const Geometry& g = plan.geometry;
   const scaling::Pow2Params& p = plan.pow2;
   const int64_t nan_index = p.kmax - p.kmin + 1;
+  std::vector<Run>& runs = b->runs;
   bool f32 = true;
-  for (Run& r : *runs) {
-    const int64_t row = r.begin / g.i;
-    const int64_t block = (r.begin - row * g.i) / g.bi;
-    const int64_t start = row * g.i + block * g.bi;
-    const int64_t end = row * g.i + std::min((block + 1) * g.bi, g.i);
-    const U m = end - start == 32 ? MaxMagnitudeBits<T, 32>(in.data() + start, 32)
-                                  : MaxMagnitudeBits<T, 0>(in.data() + start, end - start);
+  // The scale of run ri from its block's amax bits m: renumbers the run to its table entry.
+  auto settle = [&](size_t ri, U m) {
+    Run& r = runs[ri];
+    const int64_t start = r.block_begin;
     int64_t index;
     int amax_exp;
     const uint32_t field = kF32 ? static_cast<uint32_t>(m >> 23) : 0u;
@@ -622,9 +641,33 @@ bool LocalEntries(const Plan& plan, std::span<const T> in, int64_t c0, std::vect
       f32 = false;
     }
     if (!scales_out.empty() && start >= c0) {
-      WritePackedCode(plan.scale_spec, scales_out, static_cast<size_t>(row * g.ni + block), e.code);
+      // CollectRuns numbered the run by its block (row * ni + block in local mode).
+      WritePackedCode(plan.scale_spec, scales_out, static_cast<size_t>(r.entry), e.code);
     }
     r.entry = index;
+  };
+  if constexpr (kF32) {
+    // SIMD amax over stretches of adjacent equal blocks, in pieces small enough that the scalar
+    // scale work of a piece overlaps the memory reads of the next (prefetched) piece.
+    constexpr size_t kPiece = 64;
+    b->amax_bits.resize(kPiece);
+    ForEachStretch(
+        runs, [](const Run& r) { return r.block_begin; }, [](const Run& r) { return r.block_end; },
+        [&](size_t k, size_t e, int64_t len) {
+          for (size_t k0 = k; k0 < e; k0 += kPiece) {
+            const size_t count = std::min(kPiece, e - k0);
+            simd::RunMaxMagnitudeF32(in.data() + runs[k0].block_begin, count,
+                                     static_cast<size_t>(len), b->amax_bits.data(),
+                                     in.data() + in.size());
+            for (size_t j = 0; j < count; ++j) settle(k0 + j, b->amax_bits[j]);
+          }
+        });
+  } else {
+    for (size_t ri = 0; ri < runs.size(); ++ri) {
+      const int64_t start = runs[ri].block_begin, end = runs[ri].block_end;
+      settle(ri, end - start == 32 ? MaxMagnitudeBits<T, 32>(in.data() + start, 32)
+                                   : MaxMagnitudeBits<T, 0>(in.data() + start, end - start));
+    }
   }
   return f32;
 }
@@ -648,21 +691,31 @@ Status Elementwise(const Plan& plan, std::span<const T> in, std::span<T> out,
     const int64_t len = c1 - c0;
     CollectRuns(plan.geometry, c0, c1, &b.runs);
     bool local_f32 = true;
-    if (plan.local) local_f32 = LocalEntries<T>(plan, in, c0, &b.runs, scales_out);
+    if (plan.local) local_f32 = LocalEntries<T>(plan, in, c0, &b, scales_out);
     const std::vector<Entry>& entries = plan.local ? plan.pow2_table : plan.entries;
     TensorOptions inner = options;
     inner.threads = 1;
     inner.quantize.index_offset = options.quantize.index_offset + static_cast<uint64_t>(c0);
     if (saturate) inner.quantize.overflow = Overflow::kSatFinite;
     bool f32 = false;
+    bool any_nan = false;
     if constexpr (kF32) {
       f32 = plan.f32_elements && local_f32;
-      if (f32 && plan.mode == Mode::kPow2) {
-        for (const Run& r : b.runs) {
+      if (f32) {
+        // Each run's factors, gathered for the SIMD kernels (kPow2: and whether x * 2^-k stays
+        // exact in float32 for the whole chunk).
+        b.enc.resize(b.runs.size());
+        b.dec.resize(b.runs.size());
+        for (size_t k = 0; k < b.runs.size(); ++k) {
+          const Run& r = b.runs[k];
           const Entry& e = entries[static_cast<size_t>(r.entry)];
-          if (e.f32 == Entry::kNotF32 ||
-              (e.f32 == Entry::kCheckLow &&
-               !RunIsF32Exact(in.data() + r.begin, r.end - r.begin, e.k_enc))) {
+          b.enc[k] = e.enc;
+          b.dec[k] = e.dec;
+          any_nan |= e.nan;
+          if (plan.mode == Mode::kPow2 &&
+              (e.f32 == Entry::kNotF32 ||
+               (e.f32 == Entry::kCheckLow &&
+                !RunIsF32Exact(in.data() + r.begin, r.end - r.begin, e.k_enc)))) {
             f32 = false;
             break;
           }
@@ -678,34 +731,41 @@ Status Elementwise(const Plan& plan, std::span<const T> in, std::span<T> out,
     if constexpr (kF32) {
       if (f32) {
         done = true;
-        // Fake-quant forms the scaled elements in the output itself and rounds them in place.
+        // Fake-quant forms the scaled elements in the output itself and rounds them in place; a
+        // large output is formed in the (cached) scratch and streamed out at the end instead, so
+        // its lines are never read from memory.
+        const bool stream = out.size_bytes() >= kStreamBytes;
         float* y;
-        if (!out.empty()) {
+        if (!out.empty() && !stream) {
           y = reinterpret_cast<float*>(out.data()) + c0;
         } else {
           b.yf.resize(static_cast<size_t>(len));
           y = b.yf.data();
         }
         const float* x = in.data();
-        for (const Run& r : b.runs) {
-          const Entry& e = entries[static_cast<size_t>(r.entry)];
-          float* yr = y + (r.begin - c0);
-          const float* xr = x + r.begin;
-          const int64_t m = r.end - r.begin;
-          if (e.nan) {
-            std::fill(yr, yr + m, nanf);
-          } else if (plan.mode == Mode::kNvfp4) {
-            const float f = e.enc, lim = plan.clamp;
-            for (int64_t j = 0; j < m; ++j) yr[j] = Clamp(xr[j] * f, -lim, lim);
-            if (plan.plus_zero) {
-              for (int64_t j = 0; j < m; ++j) yr[j] += 0.0f;
-            }
-          } else {
-            const float f = e.enc;
-            if (m == 32) {
-              MulRun<32>(xr, yr, 32, f);
-            } else {
-              MulRun<0>(xr, yr, m, f);
+        const auto run_begin = [](const Run& r) { return r.begin; };
+        const auto run_end = [](const Run& r) { return r.end; };
+        if (plan.mode != Mode::kNvfp4) {
+          // One float32 product per element (kPow2: exact, checked above), as the scalar code.
+          ForEachStretch(b.runs, run_begin, run_end, [&](size_t k, size_t e, int64_t m) {
+            simd::ScaleRunsF32(x + b.runs[k].begin, y + (b.runs[k].begin - c0), e - k,
+                               static_cast<size_t>(m), &b.enc[k]);
+          });
+        }
+        if (plan.mode == Mode::kNvfp4 || any_nan) {
+          for (const Run& r : b.runs) {
+            const Entry& e = entries[static_cast<size_t>(r.entry)];
+            float* yr = y + (r.begin - c0);
+            const float* xr = x + r.begin;
+            const int64_t m = r.end - r.begin;
+            if (e.nan) {
+              std::fill(yr, yr + m, nanf);
+            } else if (plan.mode == Mode::kNvfp4) {
+              const float f = e.enc, lim = plan.clamp;
+              for (int64_t j = 0; j < m; ++j) yr[j] = Clamp(xr[j] * f, -lim, lim);
+              if (plan.plus_zero) {
+                for (int64_t j = 0; j < m; ++j) yr[j] += 0.0f;
+              }
             }
           }
         }
@@ -714,15 +774,11 @@ Status Elementwise(const Plan& plan, std::span<const T> in, std::span<T> out,
         if (st.ok() && !out.empty()) {
           st = Quantize(el, ys, std::span<float>(y, static_cast<size_t>(len)), inner);
           if (st.ok()) {
-            for (const Run& r : b.runs) {
-              const float f = entries[static_cast<size_t>(r.entry)].dec;
-              float* o = y + (r.begin - c0);
-              if (r.end - r.begin == 32) {
-                MulRun<32>(o, o, 32, f);
-              } else {
-                MulRun<0>(o, o, r.end - r.begin, f);
-              }
-            }
+            ForEachStretch(b.runs, run_begin, run_end, [&](size_t k, size_t e, int64_t m) {
+              simd::ScaleRunsF32(y + (b.runs[k].begin - c0), y + (b.runs[k].begin - c0), e - k,
+                                 static_cast<size_t>(m), &b.dec[k]);
+            });
+            if (stream) simd::StreamCopyF32(y, out.data() + c0, static_cast<size_t>(len));
           }
         }
       }

@@ -1,0 +1,120 @@
+// Per-run amax and scaling for block-scaled quantization (per-target kernels; see block_scale.h).
+#include <cstdint>
+#include <cstring>
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "simd/block_scale.cc"
+#include "hwy/cache_control.h"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+#include "hwy/highway.h"
+#include "simd/block_scale.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace qfloat {
+namespace simd {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+inline uint32_t MagnitudeBits(float v) {
+  uint32_t u;
+  std::memcpy(&u, &v, sizeof(u));
+  return u & 0x7FFFFFFFu;
+}
+
+// How far ahead of the reads to prefetch: a few microseconds of this core's memory bandwidth.
+constexpr size_t kPrefetchBytes = 4096;
+constexpr size_t kLineBytes = 64;
+
+void RunMaxMagnitudeF32T(const float* HWY_RESTRICT x, size_t runs, size_t len,
+                         uint32_t* HWY_RESTRICT out, const float* readable_end) {
+  const hn::ScalableTag<float> df;
+  const hn::RebindToUnsigned<decltype(df)> du;
+  const size_t n = hn::Lanes(df);
+  const size_t whole = len / n * n;
+  const auto mask = hn::Set(du, 0x7FFFFFFFu);
+  const uintptr_t limit = reinterpret_cast<uintptr_t>(readable_end);
+  // The next line to prefetch (byte address), kept kPrefetchBytes ahead of the run being read.
+  uintptr_t next = (reinterpret_cast<uintptr_t>(x) + kPrefetchBytes) & ~uintptr_t{kLineBytes - 1};
+  for (size_t r = 0; r < runs; ++r) {
+    const float* p = x + r * len;
+    const uintptr_t ahead = reinterpret_cast<uintptr_t>(p + len) + kPrefetchBytes;
+    for (; next < ahead && next < limit; next += kLineBytes) {
+      hwy::Prefetch(reinterpret_cast<const uint8_t*>(next));
+    }
+    uint32_t m = 0;
+    if (whole > 0) {
+      // Two accumulators: the common run of 32 is two 512-bit vectors.
+      auto m0 = hn::And(hn::BitCast(du, hn::LoadU(df, p)), mask);
+      auto m1 = hn::Zero(du);
+      size_t j = n;
+      for (; j + 2 * n <= whole; j += 2 * n) {
+        m0 = hn::Max(m0, hn::And(hn::BitCast(du, hn::LoadU(df, p + j)), mask));
+        m1 = hn::Max(m1, hn::And(hn::BitCast(du, hn::LoadU(df, p + j + n)), mask));
+      }
+      if (j < whole) m1 = hn::Max(m1, hn::And(hn::BitCast(du, hn::LoadU(df, p + j)), mask));
+      m = hn::GetLane(hn::MaxOfLanes(du, hn::Max(m0, m1)));
+    }
+    for (size_t j = whole; j < len; ++j) {
+      const uint32_t v = MagnitudeBits(p[j]);
+      m = v > m ? v : m;
+    }
+    out[r] = m;
+  }
+}
+
+void ScaleRunsF32T(const float* x, float* y, size_t runs, size_t len,
+                   const float* HWY_RESTRICT factors) {
+  const hn::ScalableTag<float> df;
+  const size_t n = hn::Lanes(df);
+  const size_t whole = len / n * n;
+  for (size_t r = 0; r < runs; ++r) {
+    const float* p = x + r * len;
+    float* q = y + r * len;
+    const float f = factors[r];
+    const auto vf = hn::Set(df, f);
+    for (size_t j = 0; j < whole; j += n) hn::StoreU(hn::Mul(hn::LoadU(df, p + j), vf), df, q + j);
+    for (size_t j = whole; j < len; ++j) q[j] = p[j] * f;
+  }
+}
+
+void StreamCopyF32T(const float* HWY_RESTRICT src, float* HWY_RESTRICT dst, size_t count) {
+  const hn::ScalableTag<float> df;
+  const size_t n = hn::Lanes(df);
+  size_t j = 0;
+  // Scalar up to the first vector-aligned destination, then whole aligned vectors.
+  for (; j < count && reinterpret_cast<uintptr_t>(dst + j) % (n * sizeof(float)) != 0; ++j) {
+    dst[j] = src[j];
+  }
+  for (; j + n <= count; j += n) hn::Stream(hn::LoadU(df, src + j), df, dst + j);
+  for (; j < count; ++j) dst[j] = src[j];
+  hwy::FlushStream();
+}
+
+// NOLINTNEXTLINE(google-readability-namespace-comments)
+}  // namespace HWY_NAMESPACE
+}  // namespace simd
+}  // namespace qfloat
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace qfloat::simd {
+
+HWY_EXPORT(RunMaxMagnitudeF32T);
+HWY_EXPORT(ScaleRunsF32T);
+HWY_EXPORT(StreamCopyF32T);
+
+void RunMaxMagnitudeF32(const float* x, size_t runs, size_t len, uint32_t* out,
+                        const float* readable_end) {
+  HWY_DYNAMIC_DISPATCH(RunMaxMagnitudeF32T)(x, runs, len, out, readable_end);
+}
+
+void StreamCopyF32(const float* src, float* dst, size_t n) {
+  HWY_DYNAMIC_DISPATCH(StreamCopyF32T)(src, dst, n);
+}
+
+void ScaleRunsF32(const float* x, float* y, size_t runs, size_t len, const float* factors) {
+  HWY_DYNAMIC_DISPATCH(ScaleRunsF32T)(x, y, runs, len, factors);
+}
+
+}  // namespace qfloat::simd
+#endif  // HWY_ONCE
