@@ -19,6 +19,7 @@
 #include "hwy/base.h"
 #include "qfloat/analysis.h"
 #include "qfloat/detail/bits.h"
+#include "qfloat/detail/threads.h"
 #include "qfloat/quantize.h"
 #include "qfloat/scalar.h"
 
@@ -35,11 +36,7 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr size_t kWaveBlocks = 256;  // fast-path partials kept per wave: 16M elements
 
-int ResolveThreads(int threads) {
-  if (threads > 0) return threads;
-  const unsigned hw = std::thread::hardware_concurrency();
-  return hw == 0 ? 1 : static_cast<int>(hw);
-}
+int ResolveThreads(int threads) { return detail::ResolveThreadCount(threads); }
 
 // ---- Partial accumulators ----
 

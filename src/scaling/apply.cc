@@ -16,6 +16,7 @@
 #include <type_traits>
 
 #include "qfloat/detail/bits.h"
+#include "qfloat/detail/threads.h"
 #include "qfloat/scaling.h"
 #include "scaling/internal.h"
 #include "simd/block_scale.h"
@@ -23,11 +24,7 @@
 namespace qfloat {
 namespace scaling {
 
-int ThreadCount(int requested) {
-  if (requested > 0) return requested;
-  const unsigned hw = std::thread::hardware_concurrency();
-  return hw == 0 ? 1 : static_cast<int>(hw);
-}
+int ThreadCount(int requested) { return detail::ResolveThreadCount(requested); }
 
 void ParallelFor(int64_t tasks, int threads, const std::function<void(int64_t, int)>& fn) {
   const int64_t workers = std::min<int64_t>(ThreadCount(threads), tasks);

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "qfloat/detail/threads.h"
+
 namespace qfloat::simd {
 
 ThreadPool::ThreadPool(int workers) {
@@ -76,12 +78,6 @@ ThreadPool& ThreadPool::Shared() {
   return pool;
 }
 
-int ResolveThreads(int requested) {
-  if (requested > 0) return requested;
-  // Read once: hardware_concurrency() reads /sys on Linux (about 9 us on a VM), which dominated
-  // small chunked calls when done per call.
-  static const int hardware = std::max(1, static_cast<int>(std::thread::hardware_concurrency()));
-  return hardware;
-}
+int ResolveThreads(int requested) { return detail::ResolveThreadCount(requested); }
 
 }  // namespace qfloat::simd

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "qfloat/detail/philox.h"
+#include "qfloat/detail/threads.h"
 #include "qfloat/quantize.h"
 #include "qfloat/report.h"
 #include "qfloat/scalar.h"
@@ -405,8 +406,7 @@ StatusOr<SimulationResult> Simulate(const Problem& problem, const ProblemAnalysi
       if (options.on_run_done) options.on_run_done();
     }
   };
-  int threads =
-      options.threads > 0 ? options.threads : static_cast<int>(std::thread::hardware_concurrency());
+  int threads = detail::ResolveThreadCount(options.threads);
   threads = std::max(1, std::min<int>(threads, static_cast<int>(nq * ns)));
   std::vector<std::thread> pool;
   for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
