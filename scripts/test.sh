@@ -16,7 +16,7 @@ if [ "$mode" = "--sanitize" ]; then
   cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DQFLOAT_SANITIZE=ON \
     -DQFLOAT_CUDA=OFF -DQFLOAT_ENABLE_BENCH=OFF
   cmake --build "$build" -j "$jobs" --target reference_test reference_oracle_test io_test \
-    qfloat_plot_test qfloat
+    qfloat_plot_test qfloat_plot_samples qfloat
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export QFLOAT_ORACLE_SAMPLES=20000
   (cd "$build" && ctest --output-on-failure -j "$jobs" -L "reference|oracle|plot|io" \
