@@ -51,9 +51,9 @@ struct FormatSpec {
   uint32_t inf_code = 0;        // +inf magnitude code (has_inf only)
   uint32_t nan_code = 0;        // canonical +NaN code (has_nan only); NaR for posits
   bool has_nan = false;
-  bool nan_signed = false;      // the NaN's sign is kept (high NaNs of a signed format)
-  int32_t emin = 0;             // minifloat: exponent of the smallest normal binade
-  int32_t emax = 0;             // minifloat: exponent of the largest finite value
+  bool nan_signed = false;  // the NaN's sign is kept (high NaNs of a signed format)
+  int32_t emin = 0;         // minifloat: exponent of the smallest normal binade
+  int32_t emax = 0;         // minifloat: exponent of the largest finite value
 };
 
 // Checks a description and fills the derived fields. The message names the offending field;
@@ -61,9 +61,9 @@ struct FormatSpec {
 Status Finalize(FormatSpec& spec);
 
 // Exact values of a finalized spec (computed by the reference decoder).
-double MaxFinite(const FormatSpec& spec);        // largest finite value
+double MaxFinite(const FormatSpec& spec);          // largest finite value
 double MinPositiveNormal(const FormatSpec& spec);  // smallest normal (posit: minpos)
-double MinPositive(const FormatSpec& spec);      // smallest positive value (subnormal if any)
+double MinPositive(const FormatSpec& spec);        // smallest positive value (subnormal if any)
 
 // A named format: the descriptor plus what users see. A block preset (mxfp4, nvfp4, ...) names
 // its element format's descriptor in `spec` and its scaling recipe in `scaling`.

@@ -17,8 +17,8 @@ enum class RoundingMode : uint8_t {
   kTowardZero,       // rtz
   kUp,               // rup: toward +inf
   kDown,             // rdn: toward -inf
-  kToOdd,            // rto: if inexact, the neighbour with an odd code (sticky, for double rounding)
-  kStochastic,       // sr (sr_bits = 0, exact probabilities) or sr:K (K random bits)
+  kToOdd,       // rto: if inexact, the neighbour with an odd code (sticky, for double rounding)
+  kStochastic,  // sr (sr_bits = 0, exact probabilities) or sr:K (K random bits)
 };
 
 // Overflow policy, separate from the format (names after IEEE P3109).

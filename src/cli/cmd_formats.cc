@@ -142,12 +142,11 @@ std::vector<std::pair<std::string, std::string>> BlockRows(const Format& f) {
   rows.push_back({"about", Describe(s)});
   if (s.kind != ScalingKind::kBlock && s.kind != ScalingKind::kNvfp4) return rows;
   const int block = s.block_size * std::max(1, s.block_rows);
-  rows.push_back({"block", s.block_rows > 0 ? std::to_string(s.block_rows) + "x" +
-                                                  std::to_string(s.block_size) + " tiles"
-                                            : std::to_string(block) + " elements along axis " +
-                                                  std::to_string(s.kind == ScalingKind::kNvfp4
-                                                                     ? -1
-                                                                     : s.axis)});
+  rows.push_back(
+      {"block", s.block_rows > 0
+                    ? std::to_string(s.block_rows) + "x" + std::to_string(s.block_size) + " tiles"
+                    : std::to_string(block) + " elements along axis " +
+                          std::to_string(s.kind == ScalingKind::kNvfp4 ? -1 : s.axis)});
   rows.push_back({"scale format", s.scale_format + " (" + DescribeSpec(s.scale_spec) + ")"});
   if (s.kind == ScalingKind::kBlock) {
     const char* rules[] = {"floor: 2^(floor(log2 amax) - emax_elem), OCP MX v1.0 6.3",

@@ -1,13 +1,13 @@
 #include "qfloat/format.h"
 
+#include <toml++/toml.h>
+
 #include <algorithm>
 #include <cctype>
 #include <cmath>
 #include <fstream>
 #include <optional>
 #include <sstream>
-
-#include <toml++/toml.h>
 
 #include "qfloat/detail/bits.h"
 
@@ -46,10 +46,9 @@ Status Finalize(FormatSpec& s) {
   if (s.exponent_bits > 11) return InvalidArgument("exponent_bits: at most 11");
   const int sign = s.is_signed ? 1 : 0;
   if (sign + s.exponent_bits + s.mantissa_bits != s.bits) {
-    return InvalidArgument("bits: " + std::to_string(s.bits) + " != sign (" +
-                           std::to_string(sign) + ") + exponent_bits (" +
-                           std::to_string(s.exponent_bits) + ") + mantissa_bits (" +
-                           std::to_string(s.mantissa_bits) + ")");
+    return InvalidArgument("bits: " + std::to_string(s.bits) + " != sign (" + std::to_string(sign) +
+                           ") + exponent_bits (" + std::to_string(s.exponent_bits) +
+                           ") + mantissa_bits (" + std::to_string(s.mantissa_bits) + ")");
   }
   if (!s.has_zero && s.subnormals) {
     return InvalidArgument("subnormals: a format without zero has no subnormals");
@@ -61,7 +60,8 @@ Status Finalize(FormatSpec& s) {
     return InvalidArgument("subnormals: a format with no exponent bits is all subnormal");
   }
   s.sign_bit = s.is_signed ? (1u << (s.bits - 1)) : 0u;
-  const uint64_t top = s.is_signed ? (uint64_t{1} << (s.bits - 1)) - 1 : (uint64_t{1} << s.bits) - 1;
+  const uint64_t top =
+      s.is_signed ? (uint64_t{1} << (s.bits - 1)) - 1 : (uint64_t{1} << s.bits) - 1;
   s.magnitude_mask = static_cast<uint32_t>(top);
   const uint64_t reserved = uint64_t{s.high_nans} + (s.has_inf ? 1 : 0);
   if (reserved >= top) {
@@ -80,8 +80,8 @@ Status Finalize(FormatSpec& s) {
     const bool ieee_like = s.has_inf && s.mantissa_bits >= 1 &&
                            uint64_t{s.high_nans} == (uint64_t{1} << s.mantissa_bits) - 1;
     // IEEE 754 §6.2.1: the quiet NaN has the top fraction bit set.
-    s.nan_code = ieee_like ? (s.inf_code | (1u << (s.mantissa_bits - 1)))
-                           : static_cast<uint32_t>(top);
+    s.nan_code =
+        ieee_like ? (s.inf_code | (1u << (s.mantissa_bits - 1))) : static_cast<uint32_t>(top);
     s.nan_signed = s.is_signed;
   } else {
     s.nan_code = 0;
@@ -108,7 +108,8 @@ double MaxFinite(const FormatSpec& spec) { return detail::DecodeToDouble(spec, s
 
 double MinPositive(const FormatSpec& spec) {
   if (spec.kind == FormatKind::kPosit) return detail::DecodeToDouble(spec, 1);
-  return detail::DecodeToDouble(spec, spec.has_zero ? (spec.subnormals ? 1u : 1u << spec.mantissa_bits) : 0u);
+  return detail::DecodeToDouble(
+      spec, spec.has_zero ? (spec.subnormals ? 1u : 1u << spec.mantissa_bits) : 0u);
 }
 
 double MinPositiveNormal(const FormatSpec& spec) {
@@ -235,8 +236,8 @@ class FormatReader {
       } else if (nan_fallback == "max") {
         s.nan_fallback = NanFallback::kMax;
       } else {
-        return Error("nan", "unknown NaN fallback '" + nan_fallback +
-                                "' (expected ml_dtypes, zero or max)");
+        return Error(
+            "nan", "unknown NaN fallback '" + nan_fallback + "' (expected ml_dtypes, zero or max)");
       }
     } else {
       return Error("kind", "unknown kind '" + kind + "' (expected minifloat or posit)");
@@ -412,9 +413,9 @@ const std::vector<Format>& BuiltinFormats() {
 StatusOr<Format> ResolveFormat(std::string_view name_or_path) {
   const std::vector<Format>& formats = BuiltinFormats();
   if (const Format* f = FindBuiltin(formats, name_or_path)) return *f;
-  const bool looks_like_path = name_or_path.find('/') != std::string_view::npos ||
-                               (name_or_path.size() > 5 &&
-                                name_or_path.substr(name_or_path.size() - 5) == ".toml");
+  const bool looks_like_path =
+      name_or_path.find('/') != std::string_view::npos ||
+      (name_or_path.size() > 5 && name_or_path.substr(name_or_path.size() - 5) == ".toml");
   if (looks_like_path) {
     StatusOr<Format> f = LoadFormatFile(std::string(name_or_path));
     if (!f.ok()) return f;

@@ -43,9 +43,9 @@ Status CheckSizes(size_t in, size_t out, const char* what) {
 
 Status CheckPacked(const FormatSpec& spec, size_t count, size_t bytes) {
   if (bytes < PackedBytes(spec, count)) {
-    return InvalidArgument("packed buffer of " + std::to_string(bytes) + " bytes is too small for " +
-                           std::to_string(count) + " codes of " + std::to_string(spec.bits) +
-                           " bits");
+    return InvalidArgument("packed buffer of " + std::to_string(bytes) +
+                           " bytes is too small for " + std::to_string(count) + " codes of " +
+                           std::to_string(spec.bits) + " bits");
   }
   return Status::Ok();
 }

@@ -245,9 +245,9 @@ QFLOAT_HOST_DEVICE inline uint64_t MinifloatMagnitude(const FormatSpec& s, Unpac
   const int z = s.has_zero ? 1 : 0;
   if (u.exp > s.emax + 1) return uint64_t{s.max_code} + 1;  // beyond the grid: overflow
   if (u.exp < s.emin && !s.has_zero) return 0;  // nothing below the smallest value: clamp
-  int32_t quantum_exp;  // exponent of one unit of k
-  uint64_t base;        // code of k = 0
-  uint64_t step;        // codes per unit of k
+  int32_t quantum_exp;                          // exponent of one unit of k
+  uint64_t base;                                // code of k = 0
+  uint64_t step;                                // codes per unit of k
   if (u.exp >= s.emin) {
     quantum_exp = u.exp - m;
     base = (static_cast<uint64_t>(u.exp - s.emin + z) << m) - (uint64_t{1} << m);
@@ -333,8 +333,8 @@ QFLOAT_HOST_DEVICE inline uint32_t PositMagnitude(const FormatSpec& s, Unpacked 
     value_fraction.den = (U128{1} << 63) * ((U128{1} << (b - a)) - 1);
     value_fraction.shift = 0;
   }
-  const bool up = RoundAwayFromZero(bit_fraction, value_fraction, (lower & 1u) != 0, negative, o,
-                                    index);
+  const bool up =
+      RoundAwayFromZero(bit_fraction, value_fraction, (lower & 1u) != 0, negative, o, index);
   return up ? lower + 1 : lower;
 }
 

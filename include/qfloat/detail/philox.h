@@ -38,7 +38,7 @@ QFLOAT_HOST_DEVICE constexpr Philox4x32 Philox4x32_10(Philox4x32 c, uint32_t k0,
 // StochasticBlock(seed, stream, i / 4, word).v[i % 4] == StochasticBits(seed, stream, i, word).
 // Kernels that handle four consecutive elements draw them with one Philox evaluation.
 QFLOAT_HOST_DEVICE constexpr Philox4x32 StochasticBlock(uint64_t seed, uint32_t stream,
-                                                       uint64_t block, uint32_t word) {
+                                                        uint64_t block, uint32_t word) {
   return Philox4x32_10(
       Philox4x32{{static_cast<uint32_t>(block), static_cast<uint32_t>(block >> 32), stream, word}},
       static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32));
@@ -47,8 +47,8 @@ QFLOAT_HOST_DEVICE constexpr Philox4x32 StochasticBlock(uint64_t seed, uint32_t 
 // Random word `word` (0 = the contract's word; 1, 2, ... extend it for exact `sr`) for element
 // `index` of stream `stream` under `seed`: word (index mod 4) of
 // Philox4x32-10((lo32(index/4), hi32(index/4), stream, word), (lo32(seed), hi32(seed))).
-QFLOAT_HOST_DEVICE constexpr uint32_t StochasticBits(uint64_t seed, uint32_t stream,
-                                                    uint64_t index, uint32_t word) {
+QFLOAT_HOST_DEVICE constexpr uint32_t StochasticBits(uint64_t seed, uint32_t stream, uint64_t index,
+                                                     uint32_t word) {
   return StochasticBlock(seed, stream, index >> 2, word).v[index & 3];
 }
 
