@@ -6,10 +6,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-cmake -S . -B build-release -G Ninja -DCMAKE_BUILD_TYPE=Release -DQFLOAT_CUDA=OFF \
+cmake -S . -B build-quickstart -G Ninja -DCMAKE_BUILD_TYPE=Release -DQFLOAT_CUDA=OFF \
   -DQFLOAT_ENABLE_TESTS=OFF -DQFLOAT_ENABLE_BENCH=OFF > /dev/null
-cmake --build build-release -j "$(nproc)" --target qfloat
-qfloat=build-release/src/cli/qfloat
+cmake --build build-quickstart -j "$(nproc)" --target qfloat
+qfloat=build-quickstart/src/cli/qfloat
 mkdir -p out
 grads=data/grads_digits_mlp
 constants=$grads/constants.json
