@@ -47,7 +47,10 @@ TEST_CASE("BoundaryInputs holds values, midpoints, ties and their neighbours", "
 }
 
 TEST_CASE("RunSelftest: small sweeps of the SIMD backend find no mismatch", "[simd][selftest]") {
-  for (const char* name : {"e4m3fn", "e2m1fn", "e8m0fnu", "bf16", "posit8_2", "posit32_2"}) {
+  // One format of each packed layout: 8-bit, FP4 (two per byte), FP6 (four per three bytes),
+  // 16- and 32-bit codes.
+  for (const char* name :
+       {"e4m3fn", "e2m1fn", "e2m3fn", "e3m2fn", "e8m0fnu", "bf16", "posit8_2", "posit32_2"}) {
     for (const char* rounding : {"rne", "rtz", "sr", "sr:4"}) {
       SelftestOptions o;
       o.spec = ResolveFormat(name)->spec;
