@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -24,8 +25,8 @@ namespace {
 
 struct SelftestArgs {
   bool exhaustive = false;
-  int sample = -1;
-  std::string formats;  // empty: every built-in element format
+  std::optional<int> sample;  // --sample N, when given
+  std::string formats;        // empty: every built-in element format
   std::string roundings = "rne";
   std::string overflows = "ovf-inf";
   std::string backend = "simd";
@@ -55,16 +56,15 @@ std::vector<std::string> SplitList(std::string_view text) {
 }
 
 int RunSelftestCommand(const SelftestArgs& args) {
-  if (args.exhaustive && args.sample >= 0) {
+  if (args.exhaustive && args.sample) {
     return Fail(kExitUsage, "--exhaustive and --sample are exclusive");
   }
-  if (args.sample > 32) {
+  if (args.sample && (*args.sample < 0 || *args.sample > 32)) {
     return Fail(kExitUsage,
-                "--sample: " + std::to_string(args.sample) + " is out of range (0..32)");
+                "--sample: " + std::to_string(*args.sample) + " is out of range (0..32)");
   }
   if (args.threads < 0) return Fail(kExitUsage, "--threads: must be >= 0");
-  const int sample_log2 =
-      args.exhaustive ? 32 : (args.sample >= 0 ? args.sample : kDefaultSampleLog2);
+  const int sample_log2 = args.exhaustive ? 32 : args.sample.value_or(kDefaultSampleLog2);
 
   std::vector<Format> formats;
   if (args.formats.empty()) {

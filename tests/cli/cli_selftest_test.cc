@@ -49,6 +49,7 @@ TEST_CASE("qfloat selftest: all modes and policies of a user format file", "[cli
 TEST_CASE("qfloat selftest: bad options are usage errors", "[cli]") {
   for (const std::vector<std::string>& args :
        {std::vector<std::string>{"selftest", "--sample", "40"},
+        std::vector<std::string>{"selftest", "--sample", "-1"},
         std::vector<std::string>{"selftest", "--exhaustive", "--sample", "8"},
         std::vector<std::string>{"selftest", "-f", "no_such_format", "--sample", "4"},
         std::vector<std::string>{"selftest", "-r", "sr:99", "--sample", "4"},
