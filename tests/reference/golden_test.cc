@@ -19,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "common/golden_data.h"
 #include "oracle.h"
 #include "qfloat/format.h"
 #include "qfloat/scalar.h"
@@ -28,42 +29,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kGoldenDir = fs::path(QFLOAT_TEST_DATA_DIR) / "golden";
-
-// The data lines of a gzipped golden file, split on spaces.
-std::vector<std::vector<std::string>> ReadRows(const fs::path& path) {
-  std::vector<std::vector<std::string>> rows;
-  gzFile file = gzopen(path.c_str(), "rb");
-  REQUIRE(file != nullptr);
-  char line[512];
-  while (gzgets(file, line, sizeof(line)) != nullptr) {
-    std::string s(line);
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-    if (s.empty() || s[0] == '#') continue;
-    std::vector<std::string> fields;
-    size_t start = 0;
-    while (start < s.size()) {
-      const size_t end = s.find(' ', start);
-      const size_t stop = end == std::string::npos ? s.size() : end;
-      if (stop > start) fields.push_back(s.substr(start, stop - start));
-      start = stop + 1;
-    }
-    rows.push_back(std::move(fields));
-  }
-  int err = 0;
-  const char* msg = gzerror(file, &err);
-  INFO(path.string() << ": " << msg);
-  CHECK((err == Z_OK || err == Z_STREAM_END));
-  gzclose(file);
-  return rows;
-}
-
-uint32_t ParseHex(const std::string& s) {
-  size_t used = 0;
-  const unsigned long v = std::stoul(s, &used, 16);
-  REQUIRE(used == s.size());
-  return static_cast<uint32_t>(v);
-}
+const fs::path kGoldenDir = golden::Dir();
+using golden::ParseHex;
+using golden::ReadRows;
 
 struct EncodeVector {
   uint32_t input_bits;

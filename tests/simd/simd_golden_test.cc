@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "common/golden_data.h"
 #include "qfloat/format.h"
 #include "qfloat/quantize.h"
 #include "qfloat/scalar.h"
@@ -26,35 +27,9 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kGoldenDir = fs::path(QFLOAT_TEST_DATA_DIR) / "golden";
-
-// (hex, hex[, class]) rows of a golden file (gzipped, or plain: gzread reads both).
-std::vector<std::vector<std::string>> ReadRows(const fs::path& path) {
-  std::vector<std::vector<std::string>> rows;
-  gzFile file = gzopen(path.c_str(), "rb");
-  REQUIRE(file != nullptr);
-  char line[512];
-  while (gzgets(file, line, sizeof(line)) != nullptr) {
-    std::string s(line);
-    while (!s.empty() && (s.back() == '\n' || s.back() == '\r')) s.pop_back();
-    if (s.empty() || s[0] == '#') continue;
-    std::vector<std::string> fields;
-    size_t start = 0;
-    while (start < s.size()) {
-      const size_t end = s.find(' ', start);
-      const size_t stop = end == std::string::npos ? s.size() : end;
-      if (stop > start) fields.push_back(s.substr(start, stop - start));
-      start = stop + 1;
-    }
-    rows.push_back(std::move(fields));
-  }
-  gzclose(file);
-  return rows;
-}
-
-uint32_t ParseHex(const std::string& s) {
-  return static_cast<uint32_t>(std::stoul(s, nullptr, 16));
-}
+const fs::path kGoldenDir = golden::Dir();
+using golden::ParseHex;
+using golden::ReadRows;
 
 struct Policy {
   RoundingMode mode;
