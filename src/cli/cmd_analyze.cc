@@ -44,10 +44,6 @@
 #include "qfloat/report.h"
 #include "qfloat/scaling.h"
 
-#ifndef QFLOAT_VERSION
-#define QFLOAT_VERSION "unknown"
-#endif
-
 namespace qfloat::cli {
 namespace {
 

@@ -30,10 +30,6 @@
 #include "qfloat/report.h"
 #include "qfloat/simulate.h"
 
-#ifndef QFLOAT_VERSION
-#define QFLOAT_VERSION "unknown"
-#endif
-
 namespace qfloat::cli {
 namespace {
 

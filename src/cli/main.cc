@@ -13,10 +13,6 @@
 #include "qfloat/format.h"
 #include "qfloat/quantize.h"
 
-#ifndef QFLOAT_VERSION
-#define QFLOAT_VERSION "unknown"
-#endif
-
 namespace qfloat::cli {
 namespace {
 
