@@ -512,6 +512,27 @@ TensorOptions InnerOptions(const TensorOptions& options, size_t begin) {
   return inner;
 }
 
+// Q of the float64 chunk g (elements [b, b + g.size()) of the call) into the caller's
+// quantized_f64 when given, else into scratch; mirrored into quantized_f32 when that is asked.
+StatusOr<const double*> QuantizeChunkF64(const FormatSpec& spec, std::span<const double> g,
+                                         size_t b, Scratch& s, const TensorOptions& options,
+                                         const AnalyzeOptions& analyze) {
+  const size_t len = g.size();
+  double* q;
+  if (!analyze.quantized_f64.empty()) {
+    q = analyze.quantized_f64.data() + b;
+  } else {
+    if (s.q64.size() < len) s.q64.resize(len);
+    q = s.q64.data();
+  }
+  Status qs = Quantize(spec, g, std::span<double>(q, len), InnerOptions(options, b));
+  if (!qs.ok()) return qs;
+  if (!analyze.quantized_f32.empty()) {
+    for (size_t i = 0; i < len; ++i) analyze.quantized_f32[b + i] = static_cast<float>(q[i]);
+  }
+  return q;
+}
+
 }  // namespace
 
 StatusOr<ShrinkageStats> Analyze(const FormatSpec& spec, std::span<const float> g,
@@ -548,23 +569,11 @@ StatusOr<ShrinkageStats> Analyze(const FormatSpec& spec, std::span<const float> 
                    const size_t len = e - b;
                    if (s.g64.size() < len) s.g64.resize(len);
                    for (size_t i = 0; i < len; ++i) s.g64[i] = g[b + i];
-                   double* q;
-                   if (!analyze.quantized_f64.empty()) {
-                     q = analyze.quantized_f64.data() + b;
-                   } else {
-                     if (s.q64.size() < len) s.q64.resize(len);
-                     q = s.q64.data();
-                   }
-                   Status qs = Quantize(spec, std::span<const double>(s.g64.data(), len),
-                                        std::span<double>(q, len), InnerOptions(options, b));
-                   if (!qs.ok()) return qs;
-                   if (!analyze.quantized_f32.empty()) {
-                     for (size_t i = 0; i < len; ++i) {
-                       analyze.quantized_f32[b + i] = static_cast<float>(q[i]);
-                     }
-                   }
+                   StatusOr<const double*> q = QuantizeChunkF64(
+                       spec, std::span<const double>(s.g64.data(), len), b, s, options, analyze);
+                   if (!q.ok()) return q.status();
                    d->g64 = s.g64.data();
-                   d->q64 = q;
+                   d->q64 = *q;
                    return Status::Ok();
                  });
   }
@@ -580,24 +589,11 @@ StatusOr<ShrinkageStats> Analyze(const FormatSpec& spec, std::span<const double>
   const ClassThresholds t = ClassThresholds::ForFormat(spec);
   st = RunPass(stats, g.size(), options.threads, true, t, nullptr,
                [&](Scratch& s, size_t b, size_t e, ChunkData* d) -> Status {
-                 const size_t len = e - b;
-                 double* q;
-                 if (!analyze.quantized_f64.empty()) {
-                   q = analyze.quantized_f64.data() + b;
-                 } else {
-                   if (s.q64.size() < len) s.q64.resize(len);
-                   q = s.q64.data();
-                 }
-                 Status qs = Quantize(spec, g.subspan(b, len), std::span<double>(q, len),
-                                      InnerOptions(options, b));
-                 if (!qs.ok()) return qs;
-                 if (!analyze.quantized_f32.empty()) {
-                   for (size_t i = 0; i < len; ++i) {
-                     analyze.quantized_f32[b + i] = static_cast<float>(q[i]);
-                   }
-                 }
+                 StatusOr<const double*> q =
+                     QuantizeChunkF64(spec, g.subspan(b, e - b), b, s, options, analyze);
+                 if (!q.ok()) return q.status();
                  d->g64 = g.data() + b;
-                 d->q64 = q;
+                 d->q64 = *q;
                  return Status::Ok();
                });
   if (!st.ok()) return st;
