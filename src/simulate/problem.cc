@@ -29,6 +29,28 @@ double Dot(const double* a, const double* b, int64_t n) {
   return s;
 }
 
+// One sample's softmax numerators without overflow: e_c = exp(z_c - max z) for the logits
+// z_c = <a, w_c> of the k class rows of w (resized into e). Returns max z and the sum of the e_c.
+struct ShiftedExp {
+  double zmax;
+  double sum;
+};
+ShiftedExp SoftmaxNumerators(const double* a, const double* w, int64_t d, int k,
+                             std::vector<double>& e) {
+  e.resize(k);
+  double zmax = -INFINITY;
+  for (int c = 0; c < k; ++c) {
+    e[c] = Dot(a, w + c * d, d);
+    zmax = std::max(zmax, e[c]);
+  }
+  double sum = 0.0;
+  for (int c = 0; c < k; ++c) {
+    e[c] = std::exp(e[c] - zmax);
+    sum += e[c];
+  }
+  return {zmax, sum};
+}
+
 }  // namespace
 
 StatusOr<ProblemKind> ParseProblemKind(std::string_view text) {
@@ -156,16 +178,8 @@ double Problem::SampleLoss(std::span<const double> w, int64_t i,
     case ProblemKind::kNonconvex:
       return LogOnePlusExpNeg(y * Dot(a, w.data(), d));
     case ProblemKind::kSoftmax: {
-      const int k = data_.classes;
-      scratch.resize(k);
-      double zmax = -INFINITY;
-      for (int c = 0; c < k; ++c) {
-        scratch[c] = Dot(a, w.data() + c * d, d);
-        zmax = std::max(zmax, scratch[c]);
-      }
-      double s = 0.0;
-      for (int c = 0; c < k; ++c) s += std::exp(scratch[c] - zmax);
-      return zmax + std::log(s) - scratch[static_cast<int>(y)];
+      const ShiftedExp t = SoftmaxNumerators(a, w.data(), d, data_.classes, scratch);
+      return t.zmax + std::log(t.sum) - Dot(a, w.data() + static_cast<int64_t>(y) * d, d);
     }
   }
   return 0.0;
@@ -190,17 +204,7 @@ void Problem::AddSampleDataGradient(std::span<const double> w, int64_t i, double
     }
     case ProblemKind::kSoftmax: {
       const int k = data_.classes;
-      scratch.resize(k);
-      double zmax = -INFINITY;
-      for (int c = 0; c < k; ++c) {
-        scratch[c] = Dot(a, w.data() + c * d, d);
-        zmax = std::max(zmax, scratch[c]);
-      }
-      double s = 0.0;
-      for (int c = 0; c < k; ++c) {
-        scratch[c] = std::exp(scratch[c] - zmax);
-        s += scratch[c];
-      }
+      const double s = SoftmaxNumerators(a, w.data(), d, k, scratch).sum;
       const int label = static_cast<int>(y);
       for (int c = 0; c < k; ++c) {
         const double coef = scale * (scratch[c] / s - (c == label ? 1.0 : 0.0));
@@ -264,18 +268,8 @@ void Problem::HessianVector(std::span<const double> w, std::span<const double> v
       }
       case ProblemKind::kSoftmax: {
         const int k = data_.classes;
-        p.resize(k);
         u.resize(k);
-        double zmax = -INFINITY;
-        for (int c = 0; c < k; ++c) {
-          p[c] = Dot(a, w.data() + c * d, d);
-          zmax = std::max(zmax, p[c]);
-        }
-        double s = 0.0;
-        for (int c = 0; c < k; ++c) {
-          p[c] = std::exp(p[c] - zmax);
-          s += p[c];
-        }
+        const double s = SoftmaxNumerators(a, w.data(), d, k, p).sum;
         double pu = 0.0;
         for (int c = 0; c < k; ++c) {
           p[c] /= s;
