@@ -1,11 +1,20 @@
 // Applying a scaling recipe through the tensor API.
 //
-// Two passes over the tensor: (1) the amax of every block (integer max of the magnitude bits, so a
-// NaN anywhere makes the block's amax NaN, as torch.amax), then the scale of every block from the
-// one scalar function in recipe.cc; (2) in chunks of kChunk elements (multi-threaded), the scaled
-// elements are formed, rounded by Quantize/Encode on the caller's backend, and (fake-quant)
-// multiplied back. A chunk may span blocks: each run of elements sharing a scale gets its own
-// factor, so the chunking never changes a bit (stochastic rounding uses the flat index).
+// Each block's amax is the integer max of its magnitude bits (so a NaN anywhere makes the block's
+// amax NaN, as torch.amax), its scale comes from the one scalar rule in recipe.cc, and its
+// elements are scaled, rounded by the caller's backend and (fake-quant) multiplied back. The work
+// runs in chunks of kChunk elements on the worker threads. A chunk may span blocks: each run of
+// elements sharing a scale gets its own factor, so the chunking never changes a bit (stochastic
+// rounding uses the flat index). Three routes, from the most general:
+//   - two passes: every block's amax and scale first (per-tensor, per-channel, 2-D tiles, NVFP4's
+//     tensor scale), then the chunks;
+//   - local: blocks that are runs along a row take their amax and scale inside the chunk that
+//     uses them, a piece of about kLocalPiece elements at a time, so the tensor is read once;
+//   - block kernels (SIMD backend, float32, rows and chunks of whole blocks, MX): the simd
+//     layer's QuantizeBlocksF32 / EncodeBlocksF32 look each block's scale up from its amax bits
+//     (AmaxBinades, built from the same rule) and fuse amax, scaling, rounding and output per
+//     piece; a piece with a block they cannot take (NaN or subnormal amax, inexact products) goes
+//     the local route.
 #include <algorithm>
 #include <atomic>
 #include <bit>
@@ -20,6 +29,9 @@
 #include "qfloat/scaling.h"
 #include "scaling/internal.h"
 #include "simd/block_scale.h"
+#include "simd/dispatch.h"
+#include "simd/params.h"
+#include "tensor/backends.h"
 
 namespace qfloat {
 namespace scaling {
@@ -234,6 +246,21 @@ void CollectRuns(const Geometry& g, int64_t c0, int64_t c1, std::vector<Run>* ru
 template <typename T>
 using BitsT = std::conditional_t<sizeof(T) == 4, uint32_t, uint64_t>;
 
+// The largest magnitude's bits of x[0, n) (NaN above inf above every finite value). N > 0: n == N,
+// a fixed trip count the compiler unrolls and vectorizes fully (the common block of 32).
+template <typename T, int N>
+inline BitsT<T> MaxMagnitudeBits(const T* x, int64_t n) {
+  using U = BitsT<T>;
+  constexpr U kMask = ~(U{1} << (8 * sizeof(U) - 1));
+  const int64_t count = N > 0 ? N : n;
+  U m = 0;
+  for (int64_t j = 0; j < count; ++j) {
+    const U v = std::bit_cast<U>(x[j]) & kMask;
+    m = v > m ? v : m;
+  }
+  return m;
+}
+
 // amax of every block, NaN-propagating, as exact doubles.
 template <typename T>
 std::vector<double> ComputeAmax(const Geometry& g, std::span<const T> x, int threads) {
@@ -241,6 +268,18 @@ std::vector<double> ComputeAmax(const Geometry& g, std::span<const T> x, int thr
   constexpr U kMask = ~(U{1} << (8 * sizeof(U) - 1));
   std::vector<U> amax(static_cast<size_t>(g.Entries()), 0);
   auto rows_into = [&](int64_t o_begin, int64_t o_end, int64_t l_begin, int64_t l_end, U* dst) {
+    if constexpr (std::is_same_v<T, float>) {
+      if (g.bo == 1 && g.bl == 1) {
+        // One row per group, blocks in runs along it: the SIMD amax kernel on its whole blocks.
+        const T* row = x.data() + (o_begin * g.l + l_begin) * g.i;
+        const int64_t whole = g.i / g.bi;
+        simd::RunMaxMagnitudeF32(row, static_cast<size_t>(whole), static_cast<size_t>(g.bi), dst,
+                                 x.data() + x.size());
+        if (whole < g.ni)
+          dst[whole] = MaxMagnitudeBits<T, 0>(row + whole * g.bi, g.i - whole * g.bi);
+        return;
+      }
+    }
     for (int64_t o = o_begin; o < o_end; ++o) {
       for (int64_t l = l_begin; l < l_end; ++l) {
         const T* row = x.data() + (o * g.l + l) * g.i;
@@ -301,6 +340,17 @@ std::vector<double> ComputeAmax(const Geometry& g, std::span<const T> x, int thr
   return out;
 }
 
+// fn(begin, end) over [0, n) in ranges of 64K, on up to `threads` threads.
+template <typename Fn>
+void ForRanges(size_t n, int threads, const Fn& fn) {
+  constexpr size_t kRange = size_t{1} << 16;
+  const int64_t tasks = static_cast<int64_t>((n + kRange - 1) / kRange);
+  scaling::ParallelFor(tasks, threads, [&](int64_t t, int) {
+    const size_t begin = static_cast<size_t>(t) * kRange;
+    fn(begin, std::min(n, begin + kRange));
+  });
+}
+
 float Pow2f(int k) { return std::ldexp(1.0f, k); }  // exact for k in [-149, 127]
 
 float NanMin(float a, float b) { return std::isnan(a) ? a : std::min(a, b); }  // torch.minimum
@@ -341,7 +391,63 @@ struct Plan {
   Scaling scaling;
   std::vector<Entry> pow2_table;  // Pow2Entry for every k in [pow2.kmin, pow2.kmax]
   Entry nan_entry;
+  // The caller's backend is the SIMD one: float32 chunks go through its fused block kernels
+  // (scale, round and scale back a piece at a time), with these parameters made once per call.
+  bool simd = false;
+  simd::EncodeParams encode;
+  simd::DecodeParams decode;
+  // Local float32 plans with many blocks: each block's scale from its amax bits by lookup.
+  bool has_binades = false;
+  scaling::AmaxBinades binades;
+  // Local float32 plans on the SIMD backend whose rows and chunks hold whole blocks of a multiple
+  // of 8 elements (MX): the block kernels (simd/dispatch.h QuantizeBlocksF32), with the lookup's
+  // per-entry factors and codes in these arrays.
+  bool block_kernel = false;
+  simd::BlockScaleLookup lookup;
+  std::vector<float> lookup_enc, lookup_dec;
+  std::vector<uint8_t> lookup_code;
 };
+
+// Blocks from which a local float32 plan builds its AmaxBinades (a few microseconds): below
+// this, Pow2ScaleOf per block costs less.
+constexpr int64_t kBinadeMinBlocks = 2048;
+
+// The block kernels' lookup: the binades' entries, minus those the kernels must not take (a NaN
+// scale, or x * enc possibly inexact in float32 for some amax of the binade: Entry::f32).
+void MakeBlockLookup(Plan& plan) {
+  const scaling::Pow2Params& p = plan.pow2;
+  for (size_t k = 0; k < plan.pow2_table.size(); ++k) {
+    const Entry& e = plan.pow2_table[k];
+    plan.lookup_enc.push_back(e.enc);
+    plan.lookup_dec.push_back(e.dec);
+    plan.lookup_code.push_back(static_cast<uint8_t>(e.code));
+  }
+  for (uint32_t f = 0; f < 256; ++f) {
+    plan.lookup.threshold[f] = plan.binades.threshold[f];
+    plan.lookup.entry_lo[f] = plan.lookup.entry_hi[f] = -1;
+    if (!plan.binades.valid[f]) continue;
+    // The binade's largest amax bounds amax * enc for every block in it.
+    const double amax_top = static_cast<double>(std::bit_cast<float>((f << 23) | 0x7FFFFFu));
+    auto usable = [&](int32_t k) -> int16_t {
+      Entry e = plan.pow2_table[static_cast<size_t>(k - p.kmin)];
+      ClassifyF32(e, amax_top);
+      return e.nan || e.f32 != Entry::kExact ? int16_t{-1} : static_cast<int16_t>(k - p.kmin);
+    };
+    plan.lookup.entry_lo[f] = usable(plan.binades.k_lo[f]);
+    plan.lookup.entry_hi[f] = usable(plan.binades.k_hi[f]);
+  }
+  // All-zero blocks (amax bits 0, common in real gradients) take the scale of amax 0; subnormal
+  // amax values (fraction >= 1 in field 0) go the general way.
+  const detail::Pow2Scale zero = scaling::Pow2ScaleOf(p, 0.0, true);
+  if (!zero.is_nan) {
+    Entry e = plan.pow2_table[static_cast<size_t>(zero.k - p.kmin)];
+    ClassifyF32(e, 0.0);
+    if (!e.nan && e.f32 == Entry::kExact) {
+      plan.lookup.threshold[0] = 1;
+      plan.lookup.entry_lo[0] = static_cast<int16_t>(zero.k - p.kmin);
+    }
+  }
+}
 
 // The entry of a power-of-two scale, from the plan's table.
 const Entry& TableEntry(const Plan& plan, const detail::Pow2Scale& ps) {
@@ -390,6 +496,10 @@ StatusOr<Plan> MakePlan(const FormatSpec& element, const Scaling& s, std::span<c
   }
   Plan plan;
   plan.element = element;
+  {
+    StatusOr<const backend::Kernels*> kernels = backend::Select(options.backend);
+    plan.simd = kernels.ok() && *kernels != nullptr && *kernels == backend::SimdKernels();
+  }
   plan.geometry = std::move(g).value();
   plan.scale_spec = s.scale_spec;
   plan.twos = s.twos_complement;
@@ -483,10 +593,21 @@ StatusOr<Plan> MakePlan(const FormatSpec& element, const Scaling& s, std::span<c
         }
       }
       plan.clamp = emax_f;
-      QuantizeOptions rne;
-      auto to_scale = [&](float v, Entry& e) {
-        e.code = detail::EncodeDouble(s.scale_spec, v, rne, 0);
-        return static_cast<float>(detail::DecodeToDouble(s.scale_spec, e.code));
+      // Each block's decode scale before rounding (ds), rounded to the scale format on the
+      // caller's backend (bit for bit what EncodeDouble gives), then the block's factors.
+      const size_t nb = amax.size();
+      std::vector<float> ds(nb), s32(nb);
+      std::vector<uint8_t> codes(PackedBytes(s.scale_spec, nb));
+      auto round_scales = [&]() {
+        TensorOptions so;
+        so.backend = options.backend;
+        so.threads = options.threads;
+        Status rounded = Encode(s.scale_spec, ds, codes, so);
+        if (rounded.ok()) rounded = Quantize(s.scale_spec, ds, s32, so);
+        return rounded;
+      };
+      auto set_code = [&](size_t k) {
+        plan.entries[k].code = ReadPackedCode(s.scale_spec, codes, k);
       };
       if (s.nvfp4 == Nvfp4Variant::kTransformerEngine) {
         plan.plus_zero = true;
@@ -497,31 +618,60 @@ StatusOr<Plan> MakePlan(const FormatSpec& element, const Scaling& s, std::span<c
         const float mult = senc * (1.0f / emax_f);
         const float factor_inv = static_cast<float>(1.0 / (static_cast<double>(emax_f) * smax));
         plan.tensor_scale = gmax;
-        for (size_t k = 0; k < amax.size(); ++k) {
-          Entry& e = plan.entries[k];
-          float ds = static_cast<float>(amax[k]) * mult;
-          ds = NanMin(ds, std::numeric_limits<float>::max());
-          ds = Clamp(ds, -smax, smax);
-          const float s32 = to_scale(ds, e);
-          e.enc = NanMin(1.0f / (s32 * sdec), std::numeric_limits<float>::max());
-          e.dec = (s32 * gmax) * factor_inv;
-        }
+        ForRanges(nb, options.threads, [&](size_t begin, size_t end) {
+          for (size_t k = begin; k < end; ++k) {
+            const float d =
+                NanMin(static_cast<float>(amax[k]) * mult, std::numeric_limits<float>::max());
+            ds[k] = Clamp(d, -smax, smax);
+          }
+        });
+        if (Status rounded = round_scales(); !rounded.ok()) return rounded;
+        ForRanges(nb, options.threads, [&](size_t begin, size_t end) {
+          for (size_t k = begin; k < end; ++k) {
+            Entry& e = plan.entries[k];
+            set_code(k);
+            e.enc = NanMin(1.0f / (s32[k] * sdec), std::numeric_limits<float>::max());
+            e.dec = (s32[k] * gmax) * factor_inv;
+          }
+        });
       } else {
         const float per_tensor = gmax / both;
         const float inv_per_tensor = 1.0f / per_tensor;
         const float tiny = static_cast<float>(MinPositiveNormal(s.scale_spec));  // finfo.tiny
         plan.tensor_scale = per_tensor;
-        for (size_t k = 0; k < amax.size(); ++k) {
-          Entry& e = plan.entries[k];
-          const float block_scale = static_cast<float>(amax[k]) / emax_f;
-          const float scaled = block_scale / per_tensor;
-          const float s32 = to_scale(Clamp(scaled, tiny, smax), e);
-          e.enc = inv_per_tensor / s32;
-          e.dec = per_tensor * s32;
-        }
+        ForRanges(nb, options.threads, [&](size_t begin, size_t end) {
+          for (size_t k = begin; k < end; ++k) {
+            const float block_scale = static_cast<float>(amax[k]) / emax_f;
+            ds[k] = Clamp(block_scale / per_tensor, tiny, smax);
+          }
+        });
+        if (Status rounded = round_scales(); !rounded.ok()) return rounded;
+        ForRanges(nb, options.threads, [&](size_t begin, size_t end) {
+          for (size_t k = begin; k < end; ++k) {
+            Entry& e = plan.entries[k];
+            set_code(k);
+            e.enc = inv_per_tensor / s32[k];
+            e.dec = per_tensor * s32[k];
+          }
+        });
       }
       break;
     }
+  }
+  const Geometry& geo = plan.geometry;
+  if (kF32 && plan.local && geo.Entries() >= kBinadeMinBlocks) {
+    plan.has_binades = true;
+    plan.binades = scaling::MakeAmaxBinades(plan.pow2);
+    plan.block_kernel = plan.simd && plan.f32_elements && !plan.twos && geo.bi % 8 == 0 &&
+                        geo.bi <= 1024 && geo.i % geo.bi == 0 && kChunk % geo.bi == 0 &&
+                        s.scale_spec.bits == 8;
+    if (plan.block_kernel) MakeBlockLookup(plan);
+  }
+  if (plan.simd && kF32) {
+    QuantizeOptions q = options.quantize;
+    if (s.saturate) q.overflow = Overflow::kSatFinite;
+    plan.encode = simd::MakeEncodeParams(plan.element, q);
+    plan.decode = simd::MakeDecodeParams(plan.element);
   }
   return plan;
 }
@@ -556,14 +706,15 @@ struct Buffers {
   std::vector<float> yf;
   std::vector<double> yd, qd;
   std::vector<uint32_t> amax_bits;  // local float32: each run's block amax bits
-  std::vector<float> enc, dec;      // float32 kPow2: each run's factors
+  std::vector<float> enc, dec;      // float32: each run's factors
+  std::vector<uint32_t> ends;       // float32 on the SIMD backend: each run's end in the chunk
 };
 
 // Calls fn(k, e, len) for each maximal stretch [k, e) of runs whose spans [begin_of(run),
 // end_of(run)) all have length len and follow one another in memory: one SIMD kernel call each
 // (a whole chunk of full blocks is one stretch).
 template <typename Begin, typename End, typename Fn>
-void ForEachStretch(const std::vector<Run>& runs, Begin begin_of, End end_of, Fn fn) {
+void ForEachStretch(std::span<const Run> runs, Begin begin_of, End end_of, Fn fn) {
   size_t k = 0;
   while (k < runs.size()) {
     const int64_t start = begin_of(runs[k]);
@@ -578,33 +729,18 @@ void ForEachStretch(const std::vector<Run>& runs, Begin begin_of, End end_of, Fn
   }
 }
 
-// The largest magnitude's bits of x[0, n) (NaN above inf above every finite value). N > 0: n == N,
-// a fixed trip count the compiler unrolls and vectorizes fully (the common block of 32).
-template <typename T, int N>
-inline BitsT<T> MaxMagnitudeBits(const T* x, int64_t n) {
-  using U = BitsT<T>;
-  constexpr U kMask = ~(U{1} << (8 * sizeof(U) - 1));
-  const int64_t count = N > 0 ? N : n;
-  U m = 0;
-  for (int64_t j = 0; j < count; ++j) {
-    const U v = std::bit_cast<U>(x[j]) & kMask;
-    m = v > m ? v : m;
-  }
-  return m;
-}
-
-// Local mode: the amax and scale of every block a chunk touches (a block straddling the chunk's
-// edges is read whole), renumbering the runs to index `entries`; the chunk holding a block's first
-// element writes its scale code. Returns false if a factor does not fit float32.
-// Float32 inputs take the amax with SIMD (simd/block_scale.h); float64 ones with the loop above.
+// Local mode: the amax and scale of the block of every run in `runs` (a block straddling the
+// chunk's edges is read whole), renumbering the runs to index `entries`; the chunk (starting at
+// c0) holding a block's first element writes its scale code. Returns false if a factor does not
+// fit float32. Float32 inputs take the amax with SIMD (simd/block_scale.h); float64 ones with the
+// loop above.
 template <typename T>
-bool LocalEntries(const Plan& plan, std::span<const T> in, int64_t c0, Buffers* b,
-                  std::span<uint8_t> scales_out) {
+bool LocalEntries(const Plan& plan, std::span<const T> in, int64_t c0, std::span<Run> runs,
+                  Buffers* b, std::span<uint8_t> scales_out) {
   using U = BitsT<T>;
   constexpr bool kF32 = std::is_same_v<T, float>;
   const scaling::Pow2Params& p = plan.pow2;
   const int64_t nan_index = p.kmax - p.kmin + 1;
-  std::vector<Run>& runs = b->runs;
   bool f32 = true;
   // The scale of run ri from its block's amax bits m: renumbers the run to its table entry.
   auto settle = [&](size_t ri, U m) {
@@ -613,18 +749,10 @@ bool LocalEntries(const Plan& plan, std::span<const T> in, int64_t c0, Buffers* 
     int64_t index;
     int amax_exp;
     const uint32_t field = kF32 ? static_cast<uint32_t>(m >> 23) : 0u;
-    if (kF32 && field != 0 && field != 255 && p.rule != ScaleRule::kRceil) {
-      // A normal float32 amax: the rules on its bits (as torchao computes them).
-      const uint32_t mant = static_cast<uint32_t>(m) & 0x7FFFFFu;
-      int k = static_cast<int>(field) - 127 - p.emax_elem;
-      if (p.rule == ScaleRule::kCeil) {
-        k += mant != 0 ? 1 : 0;
-      } else if (p.rule == ScaleRule::kEven && p.even_bits <= 22) {
-        k += mant >= 0x800000u - (1u << (22 - p.even_bits)) ? 1 : 0;
-      } else if (p.rule == ScaleRule::kEven) {
-        k = scaling::Pow2ScaleOf(p, static_cast<double>(std::bit_cast<T>(m)), kF32).k;
-      }
-      index = std::clamp(k, p.kmin, p.kmax) - p.kmin;
+    if (kF32 && plan.has_binades && plan.binades.valid[field]) {
+      // A normal float32 amax: its binade's k (scaling/internal.h AmaxBinades).
+      const bool hi = (static_cast<uint32_t>(m) & 0x7FFFFFu) >= plan.binades.threshold[field];
+      index = (hi ? plan.binades.k_hi[field] : plan.binades.k_lo[field]) - p.kmin;
       amax_exp = static_cast<int>(field) - 127;
     } else {
       const double amax = static_cast<double>(std::bit_cast<T>(m));
@@ -669,170 +797,276 @@ bool LocalEntries(const Plan& plan, std::span<const T> in, int64_t c0, Buffers* 
   return f32;
 }
 
-// Pass 2 over [0, n): fake-quant into `out` (if non-empty) and/or packed codes into `packed`.
+// What one Elementwise call reads and writes: fake-quant into `out` (if non-empty) and/or packed
+// codes into `packed` and block scale codes into `scales_out` (local mode).
 template <typename T>
-Status Elementwise(const Plan& plan, std::span<const T> in, std::span<T> out,
-                   std::span<uint8_t> packed, std::span<uint8_t> scales_out,
-                   const TensorOptions& options, bool saturate) {
+struct Io {
+  std::span<const T> in;
+  std::span<T> out;
+  std::span<uint8_t> packed;
+  std::span<uint8_t> scales_out;
+};
+
+// Elements per piece of a chunk on the SIMD backend in local mode: each piece's amax, scales and
+// rounding run back to back while its inputs are in L1, so the memory reads of the next piece
+// overlap the work on this one.
+constexpr int64_t kLocalPiece = 2048;
+
+// Rounds the elements of `runs` (consecutive runs of the chunk starting at c0; the first begins
+// at a multiple of 8, so packed codes of different calls never share a byte).
+template <typename T>
+Status RoundRuns(const Plan& plan, const Io<T>& io, int64_t c0, std::span<Run> runs, Buffers& b,
+                 const TensorOptions& options, bool saturate) {
   constexpr bool kF32 = std::is_same_v<T, float>;
-  const int64_t n = static_cast<int64_t>(in.size());
+  const std::span<const T> in = io.in;
+  const std::span<T> out = io.out;
+  const std::span<uint8_t> packed = io.packed;
+  const int64_t e0 = runs.front().begin;
+  const int64_t len = runs.back().end - e0;
+  bool local_f32 = true;
+  if (plan.local) local_f32 = LocalEntries<T>(plan, in, c0, runs, &b, io.scales_out);
+  const std::vector<Entry>& entries = plan.local ? plan.pow2_table : plan.entries;
+  TensorOptions inner = options;
+  inner.threads = 1;
+  inner.quantize.index_offset = options.quantize.index_offset + static_cast<uint64_t>(e0);
+  if (saturate) inner.quantize.overflow = Overflow::kSatFinite;
+  const FormatSpec& el = plan.element;
+  const bool stream = out.size_bytes() >= kStreamBytes;
+  bool f32 = false;
+  bool any_nan = false;
+  if constexpr (kF32) {
+    f32 = plan.f32_elements && local_f32;
+    if (f32) {
+      // Each run's factors, gathered for the SIMD kernels (kPow2: and whether x * 2^-k stays
+      // exact in float32 for the whole chunk).
+      b.enc.resize(runs.size());
+      b.dec.resize(runs.size());
+      for (size_t k = 0; k < runs.size(); ++k) {
+        const Run& r = runs[k];
+        const Entry& e = entries[static_cast<size_t>(r.entry)];
+        b.enc[k] = e.enc;
+        b.dec[k] = e.dec;
+        any_nan |= e.nan;
+        if (plan.mode == Mode::kPow2 &&
+            (e.f32 == Entry::kNotF32 ||
+             (e.f32 == Entry::kCheckLow &&
+              !RunIsF32Exact(in.data() + r.begin, r.end - r.begin, e.k_enc)))) {
+          f32 = false;
+          break;
+        }
+      }
+    }
+  }
+  const float nanf = std::numeric_limits<float>::quiet_NaN();
+  const size_t packed_offset = PackedBytes(el, static_cast<size_t>(e0));
+  std::span<uint8_t> packed_chunk =
+      packed.empty() ? packed : packed.subspan(packed_offset, PackedBytes(el, len));
+  Status st;
+  bool done = false;
+  if constexpr (kF32) {
+    if (f32 && plan.simd && !any_nan) {
+      // The SIMD backend's fused kernels: one pass over the chunk, a piece at a time.
+      done = true;
+      b.ends.resize(runs.size());
+      for (size_t k = 0; k < runs.size(); ++k) {
+        b.ends[k] = static_cast<uint32_t>(runs[k].end - e0);
+      }
+      simd::RunFactors factors;
+      factors.end = b.ends.data();
+      factors.enc = b.enc.data();
+      factors.dec = b.dec.data();
+      if (plan.mode == Mode::kNvfp4) {
+        factors.clamp = plan.clamp;
+        factors.plus_zero = plan.plus_zero;
+      }
+      const float* x = in.data() + e0;
+      const uint64_t first = static_cast<uint64_t>(e0);
+      if (!packed.empty()) {
+        simd::EncodeRunsF32(plan.encode, factors, x, packed.data(), static_cast<size_t>(len),
+                            first);
+      }
+      if (!out.empty()) {
+        simd::QuantizeRunsF32(plan.encode, plan.decode, factors, x, out.data() + e0,
+                              static_cast<size_t>(len), first, stream);
+      }
+    } else if (f32) {
+      done = true;
+      // Fake-quant forms the scaled elements in the output itself and rounds them in place; a
+      // large output is formed in the (cached) scratch and streamed out at the end instead, so
+      // its lines are never read from memory.
+      float* y;
+      if (!out.empty() && !stream) {
+        y = reinterpret_cast<float*>(out.data()) + e0;
+      } else {
+        b.yf.resize(static_cast<size_t>(len));
+        y = b.yf.data();
+      }
+      const float* x = in.data();
+      const auto run_begin = [](const Run& r) { return r.begin; };
+      const auto run_end = [](const Run& r) { return r.end; };
+      if (plan.mode != Mode::kNvfp4) {
+        // One float32 product per element (kPow2: exact, checked above), as the scalar code.
+        ForEachStretch(runs, run_begin, run_end, [&](size_t k, size_t e, int64_t m) {
+          simd::ScaleRunsF32(x + runs[k].begin, y + (runs[k].begin - e0), e - k,
+                             static_cast<size_t>(m), &b.enc[k]);
+        });
+      }
+      if (plan.mode == Mode::kNvfp4 || any_nan) {
+        for (const Run& r : runs) {
+          const Entry& e = entries[static_cast<size_t>(r.entry)];
+          float* yr = y + (r.begin - e0);
+          const float* xr = x + r.begin;
+          const int64_t m = r.end - r.begin;
+          if (e.nan) {
+            std::fill(yr, yr + m, nanf);
+          } else if (plan.mode == Mode::kNvfp4) {
+            const float f = e.enc, lim = plan.clamp;
+            for (int64_t j = 0; j < m; ++j) yr[j] = Clamp(xr[j] * f, -lim, lim);
+            if (plan.plus_zero) {
+              for (int64_t j = 0; j < m; ++j) yr[j] += 0.0f;
+            }
+          }
+        }
+      }
+      std::span<const float> ys(y, static_cast<size_t>(len));
+      if (!packed_chunk.empty()) st = Encode(el, ys, packed_chunk, inner);
+      if (st.ok() && !out.empty()) {
+        st = Quantize(el, ys, std::span<float>(y, static_cast<size_t>(len)), inner);
+        if (st.ok()) {
+          ForEachStretch(runs, run_begin, run_end, [&](size_t k, size_t e, int64_t m) {
+            simd::ScaleRunsF32(y + (runs[k].begin - e0), y + (runs[k].begin - e0), e - k,
+                               static_cast<size_t>(m), &b.dec[k]);
+          });
+          if (stream) simd::StreamCopyF32(y, out.data() + e0, static_cast<size_t>(len));
+        }
+      }
+    }
+  }
+  if (!done) {
+    b.yd.resize(static_cast<size_t>(len));
+    double* y = b.yd.data();
+    for (const Run& r : runs) {
+      const Entry& e = entries[static_cast<size_t>(r.entry)];
+      double* yr = y + (r.begin - e0);
+      const T* xr = in.data() + r.begin;
+      const int64_t m = r.end - r.begin;
+      if (e.nan) {
+        std::fill(yr, yr + m, std::numeric_limits<double>::quiet_NaN());
+      } else if (plan.mode == Mode::kPow2) {
+        for (int64_t j = 0; j < m; ++j) yr[j] = std::ldexp(static_cast<double>(xr[j]), -e.k_enc);
+      } else {
+        for (int64_t j = 0; j < m; ++j) {
+          double v;
+          if constexpr (kF32) {
+            v = static_cast<double>(xr[j] * e.enc);  // the recipe's float32 product
+          } else {
+            v = xr[j] * static_cast<double>(e.enc);
+          }
+          if (plan.mode == Mode::kNvfp4) {
+            v = std::isnan(v) ? v : std::clamp(v, -double{plan.clamp}, double{plan.clamp});
+            if (plan.plus_zero) v += 0.0;
+          }
+          yr[j] = v;
+        }
+      }
+    }
+    std::span<const double> ys(y, static_cast<size_t>(len));
+    if (!packed_chunk.empty()) st = Encode(el, ys, packed_chunk, inner);
+    if (st.ok() && !out.empty()) {
+      b.qd.resize(static_cast<size_t>(len));
+      st = Quantize(el, ys, std::span<double>(b.qd.data(), static_cast<size_t>(len)), inner);
+      if (st.ok()) {
+        for (const Run& r : runs) {
+          const Entry& e = entries[static_cast<size_t>(r.entry)];
+          const double* q = b.qd.data() + (r.begin - e0);
+          T* o = out.data() + r.begin;
+          const int64_t m = r.end - r.begin;
+          if (e.nan) {
+            std::fill(o, o + m, std::numeric_limits<T>::quiet_NaN());
+          } else if (plan.mode == Mode::kPow2) {
+            for (int64_t j = 0; j < m; ++j) o[j] = static_cast<T>(std::ldexp(q[j], e.k_dec));
+          } else if constexpr (kF32) {
+            for (int64_t j = 0; j < m; ++j) o[j] = static_cast<float>(q[j]) * e.dec;
+          } else {
+            for (int64_t j = 0; j < m; ++j) o[j] = q[j] * static_cast<double>(e.dec);
+          }
+        }
+      }
+    }
+  }
+  if (st.ok() && plan.twos && !packed_chunk.empty()) ConvertTwos(el, packed_chunk, len, true);
+  return st;
+}
+
+// Pass 2 over [0, n), in chunks of kChunk elements on the worker threads.
+template <typename T>
+Status Elementwise(const Plan& plan, const Io<T>& io, const TensorOptions& options, bool saturate) {
+  constexpr bool kF32 = std::is_same_v<T, float>;
+  const int64_t n = static_cast<int64_t>(io.in.size());
   const int64_t chunks = (n + kChunk - 1) / kChunk;
   const int workers = scaling::ThreadCount(options.threads);
   std::vector<Buffers> buffers(static_cast<size_t>(std::max(1, workers)));
   std::vector<Status> errors(static_cast<size_t>(chunks));
-  const FormatSpec& el = plan.element;
+  simd::BlockScaleLookup lookup = plan.lookup;  // with the plan's arrays
+  lookup.enc = plan.lookup_enc.data();
+  lookup.dec = plan.lookup_dec.data();
+  lookup.code = plan.lookup_code.data();
   scaling::ParallelFor(chunks, options.threads, [&](int64_t c, int worker) {
     Buffers& b = buffers[static_cast<size_t>(worker)];
-    const int64_t c0 = c * kChunk;
+    // The general path over [from, to) (from at a multiple of 8 or the chunk's start).
+    auto general = [&](int64_t from, int64_t to) {
+      CollectRuns(plan.geometry, from, to, &b.runs);
+      const std::span<Run> runs(b.runs);
+      Status st;
+      if (kF32 && plan.local && plan.simd) {
+        // Pieces of about kLocalPiece elements, cut where a run starts at a multiple of 8.
+        for (size_t k = 0; k < runs.size() && st.ok();) {
+          size_t e = k + 1;
+          while (e < runs.size() &&
+                 (runs[e].begin - runs[k].begin < kLocalPiece || runs[e].begin % 8 != 0)) {
+            ++e;
+          }
+          st = RoundRuns<T>(plan, io, from, runs.subspan(k, e - k), b, options, saturate);
+          k = e;
+        }
+      } else if (!runs.empty()) {
+        st = RoundRuns<T>(plan, io, from, runs, b, options, saturate);
+      }
+      return st;
+    };
+    int64_t c0 = c * kChunk;
     const int64_t c1 = std::min(n, c0 + kChunk);
-    const int64_t len = c1 - c0;
-    CollectRuns(plan.geometry, c0, c1, &b.runs);
-    bool local_f32 = true;
-    if (plan.local) local_f32 = LocalEntries<T>(plan, in, c0, &b, scales_out);
-    const std::vector<Entry>& entries = plan.local ? plan.pow2_table : plan.entries;
-    TensorOptions inner = options;
-    inner.threads = 1;
-    inner.quantize.index_offset = options.quantize.index_offset + static_cast<uint64_t>(c0);
-    if (saturate) inner.quantize.overflow = Overflow::kSatFinite;
-    bool f32 = false;
-    bool any_nan = false;
-    if constexpr (kF32) {
-      f32 = plan.f32_elements && local_f32;
-      if (f32) {
-        // Each run's factors, gathered for the SIMD kernels (kPow2: and whether x * 2^-k stays
-        // exact in float32 for the whole chunk).
-        b.enc.resize(b.runs.size());
-        b.dec.resize(b.runs.size());
-        for (size_t k = 0; k < b.runs.size(); ++k) {
-          const Run& r = b.runs[k];
-          const Entry& e = entries[static_cast<size_t>(r.entry)];
-          b.enc[k] = e.enc;
-          b.dec[k] = e.dec;
-          any_nan |= e.nan;
-          if (plan.mode == Mode::kPow2 &&
-              (e.f32 == Entry::kNotF32 ||
-               (e.f32 == Entry::kCheckLow &&
-                !RunIsF32Exact(in.data() + r.begin, r.end - r.begin, e.k_enc)))) {
-            f32 = false;
-            break;
-          }
-        }
-      }
-    }
-    const float nanf = std::numeric_limits<float>::quiet_NaN();
-    const size_t packed_offset = PackedBytes(el, static_cast<size_t>(c0));
-    std::span<uint8_t> packed_chunk =
-        packed.empty() ? packed : packed.subspan(packed_offset, PackedBytes(el, len));
     Status st;
-    bool done = false;
-    if constexpr (kF32) {
-      if (f32) {
-        done = true;
-        // Fake-quant forms the scaled elements in the output itself and rounds them in place; a
-        // large output is formed in the (cached) scratch and streamed out at the end instead, so
-        // its lines are never read from memory.
-        const bool stream = out.size_bytes() >= kStreamBytes;
-        float* y;
-        if (!out.empty() && !stream) {
-          y = reinterpret_cast<float*>(out.data()) + c0;
-        } else {
-          b.yf.resize(static_cast<size_t>(len));
-          y = b.yf.data();
-        }
-        const float* x = in.data();
-        const auto run_begin = [](const Run& r) { return r.begin; };
-        const auto run_end = [](const Run& r) { return r.end; };
-        if (plan.mode != Mode::kNvfp4) {
-          // One float32 product per element (kPow2: exact, checked above), as the scalar code.
-          ForEachStretch(b.runs, run_begin, run_end, [&](size_t k, size_t e, int64_t m) {
-            simd::ScaleRunsF32(x + b.runs[k].begin, y + (b.runs[k].begin - c0), e - k,
-                               static_cast<size_t>(m), &b.enc[k]);
-          });
-        }
-        if (plan.mode == Mode::kNvfp4 || any_nan) {
-          for (const Run& r : b.runs) {
-            const Entry& e = entries[static_cast<size_t>(r.entry)];
-            float* yr = y + (r.begin - c0);
-            const float* xr = x + r.begin;
-            const int64_t m = r.end - r.begin;
-            if (e.nan) {
-              std::fill(yr, yr + m, nanf);
-            } else if (plan.mode == Mode::kNvfp4) {
-              const float f = e.enc, lim = plan.clamp;
-              for (int64_t j = 0; j < m; ++j) yr[j] = Clamp(xr[j] * f, -lim, lim);
-              if (plan.plus_zero) {
-                for (int64_t j = 0; j < m; ++j) yr[j] += 0.0f;
-              }
-            }
+    if (kF32 && plan.block_kernel) {
+      // Whole blocks with scales by lookup; a piece holding a block the lookup leaves out goes
+      // the general way, and the block kernel resumes after it.
+      const int64_t len = plan.geometry.bi;
+      const int64_t piece = static_cast<int64_t>(simd::kBlockPieceFloats) / len * len;
+      while (c0 < c1 && st.ok()) {
+        const size_t blocks = static_cast<size_t>((c1 - c0) / len);
+        const uint64_t first = static_cast<uint64_t>(c0);
+        size_t done = 0;
+        if constexpr (kF32) {
+          const float* x = io.in.data() + c0;
+          if (!io.out.empty()) {
+            done = simd::QuantizeBlocksF32(plan.encode, plan.decode, lookup, x, io.out.data() + c0,
+                                           blocks, static_cast<size_t>(len), first,
+                                           io.out.size_bytes() >= kStreamBytes);
+          } else {
+            done = simd::EncodeBlocksF32(plan.encode, lookup, x, io.packed.data(),
+                                         io.scales_out.data() + c0 / len, blocks,
+                                         static_cast<size_t>(len), first);
           }
         }
-        std::span<const float> ys(y, static_cast<size_t>(len));
-        if (!packed_chunk.empty()) st = Encode(el, ys, packed_chunk, inner);
-        if (st.ok() && !out.empty()) {
-          st = Quantize(el, ys, std::span<float>(y, static_cast<size_t>(len)), inner);
-          if (st.ok()) {
-            ForEachStretch(b.runs, run_begin, run_end, [&](size_t k, size_t e, int64_t m) {
-              simd::ScaleRunsF32(y + (b.runs[k].begin - c0), y + (b.runs[k].begin - c0), e - k,
-                                 static_cast<size_t>(m), &b.dec[k]);
-            });
-            if (stream) simd::StreamCopyF32(y, out.data() + c0, static_cast<size_t>(len));
-          }
+        c0 += static_cast<int64_t>(done) * len;
+        if (c0 < c1) {
+          st = general(c0, std::min(c1, c0 + piece));
+          c0 = std::min(c1, c0 + piece);
         }
       }
+    } else {
+      st = general(c0, c1);
     }
-    if (!done) {
-      b.yd.resize(static_cast<size_t>(len));
-      double* y = b.yd.data();
-      for (const Run& r : b.runs) {
-        const Entry& e = entries[static_cast<size_t>(r.entry)];
-        double* yr = y + (r.begin - c0);
-        const T* xr = in.data() + r.begin;
-        const int64_t m = r.end - r.begin;
-        if (e.nan) {
-          std::fill(yr, yr + m, std::numeric_limits<double>::quiet_NaN());
-        } else if (plan.mode == Mode::kPow2) {
-          for (int64_t j = 0; j < m; ++j) yr[j] = std::ldexp(static_cast<double>(xr[j]), -e.k_enc);
-        } else {
-          for (int64_t j = 0; j < m; ++j) {
-            double v;
-            if constexpr (kF32) {
-              v = static_cast<double>(xr[j] * e.enc);  // the recipe's float32 product
-            } else {
-              v = xr[j] * static_cast<double>(e.enc);
-            }
-            if (plan.mode == Mode::kNvfp4) {
-              v = std::isnan(v) ? v : std::clamp(v, -double{plan.clamp}, double{plan.clamp});
-              if (plan.plus_zero) v += 0.0;
-            }
-            yr[j] = v;
-          }
-        }
-      }
-      std::span<const double> ys(y, static_cast<size_t>(len));
-      if (!packed_chunk.empty()) st = Encode(el, ys, packed_chunk, inner);
-      if (st.ok() && !out.empty()) {
-        b.qd.resize(static_cast<size_t>(len));
-        st = Quantize(el, ys, std::span<double>(b.qd.data(), static_cast<size_t>(len)), inner);
-        if (st.ok()) {
-          for (const Run& r : b.runs) {
-            const Entry& e = entries[static_cast<size_t>(r.entry)];
-            const double* q = b.qd.data() + (r.begin - c0);
-            T* o = out.data() + r.begin;
-            const int64_t m = r.end - r.begin;
-            if (e.nan) {
-              std::fill(o, o + m, std::numeric_limits<T>::quiet_NaN());
-            } else if (plan.mode == Mode::kPow2) {
-              for (int64_t j = 0; j < m; ++j) o[j] = static_cast<T>(std::ldexp(q[j], e.k_dec));
-            } else if constexpr (kF32) {
-              for (int64_t j = 0; j < m; ++j) o[j] = static_cast<float>(q[j]) * e.dec;
-            } else {
-              for (int64_t j = 0; j < m; ++j) o[j] = q[j] * static_cast<double>(e.dec);
-            }
-          }
-        }
-      }
-    }
-    if (st.ok() && plan.twos && !packed_chunk.empty()) ConvertTwos(el, packed_chunk, len, true);
     errors[static_cast<size_t>(c)] = st;
   });
   for (const Status& st : errors) {
@@ -860,7 +1094,7 @@ Status QuantizeScaledT(const FormatSpec& element, const Scaling& s, std::span<co
   }
   StatusOr<Plan> plan = MakePlan(element, s, shape, in, options, state);
   if (!plan.ok()) return plan.status();
-  const Status st = Elementwise<T>(*plan, in, out, {}, {}, options, s.saturate);
+  const Status st = Elementwise<T>(*plan, Io<T>{in, out, {}, {}}, options, s.saturate);
   if (st.ok() && plan->has_state) *state = plan->next_state;
   return st;
 }
@@ -892,9 +1126,9 @@ Status EncodeScaledT(const FormatSpec& element, const Scaling& s, std::span<cons
   result.scale_spec = plan->scale_spec;
   result.scale_shape = plan->geometry.scale_shape;
   result.scales.assign(PackedBytes(result.scale_spec, plan->geometry.Entries()), 0);
-  Status st = Elementwise<T>(*plan, in, {}, result.codes,
-                             plan->local ? std::span<uint8_t>(result.scales) : std::span<uint8_t>(),
-                             options, s.saturate);
+  const Io<T> io{
+      in, {}, result.codes, plan->local ? std::span<uint8_t>(result.scales) : std::span<uint8_t>()};
+  Status st = Elementwise<T>(*plan, io, options, s.saturate);
   if (!st.ok()) return st;
   if (plan->has_state) *state = plan->next_state;
   for (size_t k = 0; k < plan->entries.size(); ++k) {

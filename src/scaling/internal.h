@@ -2,6 +2,7 @@
 #ifndef QFLOAT_SRC_SCALING_INTERNAL_H_
 #define QFLOAT_SRC_SCALING_INTERNAL_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <span>
@@ -24,6 +25,20 @@ struct Pow2Params {
 };
 Pow2Params MakePow2Params(const FormatSpec& element, const Scaling& scaling);
 detail::Pow2Scale Pow2ScaleOf(const Pow2Params& params, double amax, bool f32);
+
+// Pow2ScaleOf for float32 amax values, as a lookup on their bits. Every rule is monotone in amax
+// and moves k by at most one within a binade, so for exponent field f in 1..254 (a normal amax)
+// k = fraction >= threshold[f] ? k_hi[f] : k_lo[f]. The table is built from Pow2ScaleOf itself
+// (a binary search per binade), so the lookup cannot drift from the rule. valid[f] is false for
+// f = 0 and 255 (zero, subnormal, inf, NaN amax) and for any binade the lookup cannot express:
+// those take Pow2ScaleOf.
+struct AmaxBinades {
+  std::array<uint32_t, 256> threshold{};
+  std::array<int32_t, 256> k_lo{};
+  std::array<int32_t, 256> k_hi{};
+  std::array<bool, 256> valid{};
+};
+AmaxBinades MakeAmaxBinades(const Pow2Params& params);
 
 Status CheckScaling(const FormatSpec& element, const Scaling& scaling);
 

@@ -3,6 +3,7 @@
 #include <charconv>
 #include <cmath>
 #include <limits>
+#include <optional>
 #include <sstream>
 
 #include "qfloat/detail/bits.h"
@@ -453,6 +454,42 @@ detail::Pow2Scale Pow2ScaleOf(const Pow2Params& p, double amax, bool f32) {
   if (k > p.kmax) k = p.kmax;
   r.k = static_cast<int32_t>(k);
   return r;
+}
+
+AmaxBinades MakeAmaxBinades(const Pow2Params& p) {
+  AmaxBinades t;
+  auto k_of = [&](uint32_t field, uint32_t fraction) {
+    const detail::Pow2Scale ps =
+        Pow2ScaleOf(p, static_cast<double>(std::bit_cast<float>((field << 23) | fraction)), true);
+    return ps.is_nan ? std::optional<int32_t>() : std::optional<int32_t>(ps.k);
+  };
+  // The threshold depends on the fraction alone away from the clamps and float32's edges, so the
+  // last binade's threshold is tried first (four evaluations), and searched for only if wrong.
+  uint32_t guess = 0x800000;
+  for (uint32_t f = 1; f <= 254; ++f) {
+    const std::optional<int32_t> lo = k_of(f, 0), hi = k_of(f, 0x7FFFFF);
+    if (!lo || !hi || *hi < *lo || *hi > *lo + 1) continue;
+    uint32_t first_hi = 0x800000;  // none: every fraction gives k_lo
+    if (*hi != *lo) {
+      if (guess > 0 && guess < 0x800000 && k_of(f, guess - 1) == lo && k_of(f, guess) == hi) {
+        first_hi = guess;
+      } else {
+        // The smallest fraction whose k is k_hi (k is monotone in amax).
+        uint32_t below = 0, at = 0x7FFFFF;
+        while (at - below > 1) {
+          const uint32_t mid = below + (at - below) / 2;
+          (k_of(f, mid) == hi ? at : below) = mid;
+        }
+        first_hi = at;
+      }
+      guess = first_hi;
+    }
+    t.threshold[f] = first_hi;
+    t.k_lo[f] = *lo;
+    t.k_hi[f] = *hi;
+    t.valid[f] = true;
+  }
+  return t;
 }
 
 Status CheckScaling(const FormatSpec& element, const Scaling& s) {

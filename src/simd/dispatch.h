@@ -30,6 +30,27 @@ void EncodeF64Chunk(const EncodeParams& encode, const double* in, uint8_t* packe
 void DecodeChunk(const DecodeParams& decode, const uint8_t* packed, float* out, size_t count,
                  uint64_t index0, bool stream);
 
+// Block-scaled chunks (params.h RunFactors): fake-quant out[j] = Q(in[j] * enc[r]) * dec[r], and
+// packed codes of Q(in[j] * enc[r]). `in`/`out` hold the chunk (element j is element index0 + j of
+// the call); `packed` is the start of the whole packed array and index0 a multiple of 4.
+void QuantizeRunsF32(const EncodeParams& encode, const DecodeParams& decode,
+                     const RunFactors& factors, const float* in, float* out, size_t count,
+                     uint64_t index0, bool stream);
+void EncodeRunsF32(const EncodeParams& encode, const RunFactors& factors, const float* in,
+                   uint8_t* packed, size_t count, uint64_t index0);
+
+// Block-scaled chunks of whole blocks of `len` elements (len a multiple of 8, at most 1024;
+// index0 a multiple of 8), scales looked up from each block's amax (params.h BlockScaleLookup):
+// fake-quant into `out`, or packed codes into `packed` (the whole array) and one scale code per
+// block into scale_codes. Both return the number of blocks done, a multiple of the blocks per
+// piece: all of them, or fewer where a block has no lookup entry (the rest is the caller's).
+size_t QuantizeBlocksF32(const EncodeParams& encode, const DecodeParams& decode,
+                         const BlockScaleLookup& lookup, const float* in, float* out, size_t blocks,
+                         size_t len, uint64_t index0, bool stream);
+size_t EncodeBlocksF32(const EncodeParams& encode, const BlockScaleLookup& lookup, const float* in,
+                       uint8_t* packed, uint8_t* scale_codes, size_t blocks, size_t len,
+                       uint64_t index0);
+
 // The Highway targets compiled into these kernels that this CPU supports (HWY_* bits, best
 // first is not guaranteed), and the one dynamic dispatch picks now.
 std::vector<int64_t> SupportedTargets();

@@ -70,6 +70,44 @@ void EncodeF64ChunkT(const EncodeParams& encode, const double* in, uint8_t* pack
               });
 }
 
+void EncodeRunsF32T(const EncodeParams& encode, const RunFactors& factors, const float* in,
+                    uint8_t* packed, size_t count, uint64_t index0) {
+  HWY_ALIGN float scaled[kRunPiece];
+  size_t run = 0;
+  for (size_t s = 0; s < count; s += kRunPiece) {
+    const size_t len = std::min(kRunPiece, count - s);
+    ScalePiece(factors, in, s, len, run, scaled, nullptr);
+    EncodeF32ChunkT(encode, scaled, packed, len, index0 + s);
+  }
+}
+
+size_t EncodeBlocksF32T(const EncodeParams& encode, const BlockScaleLookup& lookup, const float* in,
+                        uint8_t* packed, uint8_t* scale_codes, size_t blocks, size_t len,
+                        uint64_t index0) {
+  HWY_ALIGN float scaled[kRunPiece];
+  uint32_t block_end[kMaxPieceBlocks];
+  float block_enc[kMaxPieceBlocks];
+  float block_dec[kMaxPieceBlocks];
+  const size_t per_piece = kRunPiece / len;
+  const float* limit = in + blocks * len;
+  for (size_t b0 = 0; b0 < blocks; b0 += per_piece) {
+    const size_t nb = std::min(per_piece, blocks - b0);
+    const size_t count = nb * len;
+    const float* x = in + b0 * len;
+    PrefetchAhead(x, count, count, limit);
+    if (!LookupBlocks(lookup, x, nb, len, block_end, block_enc, block_dec, scale_codes + b0)) {
+      return b0;
+    }
+    RunFactors factors;
+    factors.end = block_end;
+    factors.enc = block_enc;
+    size_t run = 0;
+    ScalePiece(factors, x, 0, count, run, scaled, nullptr);
+    EncodeF32ChunkT(encode, scaled, packed, count, index0 + b0 * len);
+  }
+  return blocks;
+}
+
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE
 }  // namespace simd
@@ -81,6 +119,8 @@ namespace qfloat::simd {
 
 HWY_EXPORT(EncodeF32ChunkT);
 HWY_EXPORT(EncodeF64ChunkT);
+HWY_EXPORT(EncodeRunsF32T);
+HWY_EXPORT(EncodeBlocksF32T);
 
 void EncodeF32Chunk(const EncodeParams& encode, const float* in, uint8_t* packed, size_t count,
                     uint64_t index0) {
@@ -90,6 +130,18 @@ void EncodeF32Chunk(const EncodeParams& encode, const float* in, uint8_t* packed
 void EncodeF64Chunk(const EncodeParams& encode, const double* in, uint8_t* packed, size_t count,
                     uint64_t index0) {
   HWY_DYNAMIC_DISPATCH(EncodeF64ChunkT)(encode, in, packed, count, index0);
+}
+
+void EncodeRunsF32(const EncodeParams& encode, const RunFactors& factors, const float* in,
+                   uint8_t* packed, size_t count, uint64_t index0) {
+  HWY_DYNAMIC_DISPATCH(EncodeRunsF32T)(encode, factors, in, packed, count, index0);
+}
+
+size_t EncodeBlocksF32(const EncodeParams& encode, const BlockScaleLookup& lookup, const float* in,
+                       uint8_t* packed, uint8_t* scale_codes, size_t blocks, size_t len,
+                       uint64_t index0) {
+  return HWY_DYNAMIC_DISPATCH(EncodeBlocksF32T)(encode, lookup, in, packed, scale_codes, blocks,
+                                                len, index0);
 }
 
 }  // namespace qfloat::simd

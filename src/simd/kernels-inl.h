@@ -740,10 +740,12 @@ struct FastEncoder {
                              size_t lb, size_t le) const {
     const DF32 df;
     const DI32 di;
-    const VU32 mag = hn::And(bits, hn::Set(du, 0x7FFFFFFFu));
+    VU32 mag = hn::And(bits, hn::Set(du, 0x7FFFFFFFu));
     VU32 sign = hn::Xor(bits, mag);
-    const auto is_sub = hn::Lt(mag, hn::Set(du, p.min_normal_bits));
     auto special = hn::Gt(mag, hn::Set(du, 0x7F7FFFFFu));  // NaN, inf
+    // Finite magnitudes above max encode as max (params.h clamp_to_max).
+    if (p.clamp_to_max) mag = hn::Min(mag, hn::Set(du, p.max_value_bits));
+    const auto is_sub = hn::Lt(mag, hn::Set(du, p.min_normal_bits));
     if (!p.is_signed) special = hn::Or(special, hn::Ne(sign, hn::Zero(du)));
     VU32 code, value;
     if constexpr (kMode == kFastNearestEven) {
@@ -1045,6 +1047,143 @@ HWY_INLINE void EncodeF32Dispatch(const EncodeParams& p, const float* in, size_t
     return F32Loop(p, in, count, index0, GenericEncoder<false, true, kV>{p, d}, sink);
   return F32Loop(p, in, count, index0, GenericEncoder<false, false, kV>{p, d}, sink);
 }
+
+// ------------------------------------------------------------------------------------------
+// Block-scaled chunks (params.h RunFactors), a piece at a time so the scaled inputs and the
+// factors stay in L1 between the passes.
+
+// Elements per piece: the scaled inputs, the factors and the codes of a piece fit in L1.
+constexpr size_t kRunPiece = kBlockPieceFloats;
+
+HWY_INLINE float AdjustScaled(const RunFactors& f, float v) {
+  if (f.clamp > 0.0f && v == v) v = HWY_MIN(HWY_MAX(v, -f.clamp), f.clamp);
+  return f.plus_zero ? v + 0.0f : v;
+}
+
+// y[j] = x[s + j] * enc[r] (adjusted as RunFactors says) for j < count, r the run of element
+// s + j, and (when dec_out) dec_out[j] = dec[r]. `r` is the run holding element s on entry and is
+// left at the run holding element s + count - 1.
+HWY_INLINE void ScalePiece(const RunFactors& f, const float* HWY_RESTRICT x, size_t s, size_t count,
+                           size_t& r, float* HWY_RESTRICT y, float* HWY_RESTRICT dec_out) {
+  const DF32 df;
+  const size_t n = hn::Lanes(df);
+  const auto lim = hn::Set(df, f.clamp);
+  const bool clamp = f.clamp > 0.0f;
+  size_t j = 0;
+  while (j < count) {
+    while (f.end[r] <= s + j) ++r;
+    const size_t seg_end = HWY_MIN(count, static_cast<size_t>(f.end[r]) - s);
+    const float e = f.enc[r];
+    const auto ve = hn::Set(df, e);
+    size_t k = j;
+    for (; k + n <= seg_end; k += n) {
+      auto v = hn::Mul(hn::LoadU(df, x + s + k), ve);
+      if (clamp) v = hn::IfThenElse(hn::IsNaN(v), v, hn::Min(hn::Max(v, hn::Neg(lim)), lim));
+      if (f.plus_zero) v = hn::Add(v, hn::Zero(df));
+      hn::StoreU(v, df, y + k);
+    }
+    for (; k < seg_end; ++k) y[k] = AdjustScaled(f, x[s + k] * e);
+    if (dec_out != nullptr) {
+      const auto vd = hn::Set(df, f.dec[r]);
+      k = j;
+      for (; k + n <= seg_end; k += n) hn::StoreU(vd, df, dec_out + k);
+      for (; k < seg_end; ++k) dec_out[k] = f.dec[r];
+    }
+    j = seg_end;
+  }
+}
+
+// dst[j] = src[j] for j < count, for outputs too large to stay cached: whole aligned lines go out
+// with non-temporal stores (which skip reading the lines they overwrite), the partial lines at
+// either end with ordinary stores, so no line gets both kinds (that costs far more than either).
+HWY_INLINE void StreamOut(const float* HWY_RESTRICT src, float* HWY_RESTRICT dst, size_t count) {
+  const DF32 df;
+  const size_t n = hn::Lanes(df);
+  constexpr size_t kLineFloats = 64 / sizeof(float);
+  const size_t line = HWY_MAX(kLineFloats, n);
+  const size_t misaligned = (reinterpret_cast<uintptr_t>(dst) / sizeof(float)) % line;
+  const size_t head = HWY_MIN(count, misaligned == 0 ? 0 : line - misaligned);
+  std::memcpy(dst, src, head * sizeof(float));
+  size_t j = head;
+  const size_t lines_end = head + (count - head) / line * line;
+  for (; j < lines_end; j += n) hn::Stream(hn::LoadU(df, src + j), df, dst + j);
+  std::memcpy(dst + j, src + j, (count - j) * sizeof(float));
+}
+
+// The largest magnitude's float32 bits of x[0, len) (NaN above inf above every finite value).
+HWY_INLINE uint32_t BlockMaxBits(const float* HWY_RESTRICT x, size_t len) {
+  const DU32 du;
+  const DF32 df;
+  const size_t n = hn::Lanes(du);
+  const auto mask = hn::Set(du, 0x7FFFFFFFu);
+  auto m0 = hn::Zero(du);
+  auto m1 = hn::Zero(du);
+  size_t j = 0;
+  for (; j + 2 * n <= len; j += 2 * n) {
+    m0 = hn::Max(m0, hn::And(hn::BitCast(du, hn::LoadU(df, x + j)), mask));
+    m1 = hn::Max(m1, hn::And(hn::BitCast(du, hn::LoadU(df, x + j + n)), mask));
+  }
+  if (j + n <= len) {
+    m0 = hn::Max(m0, hn::And(hn::BitCast(du, hn::LoadU(df, x + j)), mask));
+    j += n;
+  }
+  uint32_t m = hn::GetLane(hn::MaxOfLanes(du, hn::Max(m0, m1)));
+  for (; j < len; ++j) {
+    uint32_t u;
+    std::memcpy(&u, x + j, sizeof(u));
+    u &= 0x7FFFFFFFu;
+    m = u > m ? u : m;
+  }
+  return m;
+}
+
+// Most blocks per piece: blocks of the block kernels hold a multiple of 8 elements.
+constexpr size_t kMaxPieceBlocks = kRunPiece / 8;
+
+// The runs (one per block of `len` elements), factors and scale codes (when `codes`) of `blocks`
+// whole blocks at x, looked up from each block's amax. Returns false at the first block without
+// an entry (the caller's general path takes the piece).
+HWY_INLINE bool LookupBlocks(const BlockScaleLookup& t, const float* HWY_RESTRICT x, size_t blocks,
+                             size_t len, uint32_t* HWY_RESTRICT end, float* HWY_RESTRICT enc,
+                             float* HWY_RESTRICT dec, uint8_t* HWY_RESTRICT codes) {
+  for (size_t b = 0; b < blocks; ++b) {
+    const uint32_t m = BlockMaxBits(x + b * len, len);
+    const uint32_t f = m >> 23;
+    const int e = (m & 0x7FFFFFu) >= t.threshold[f] ? t.entry_hi[f] : t.entry_lo[f];
+    if (e < 0) return false;
+    end[b] = static_cast<uint32_t>((b + 1) * len);
+    enc[b] = t.enc[e];
+    dec[b] = t.dec[e];
+    if (codes != nullptr) codes[b] = t.code[e];
+  }
+  return true;
+}
+
+// Reads ahead of a block kernel: the lines of [x + ahead, x + ahead + bytes), within `limit`.
+HWY_INLINE void PrefetchAhead(const float* x, size_t ahead, size_t count, const float* limit) {
+  const uint8_t* p = reinterpret_cast<const uint8_t*>(x + ahead);
+  const uint8_t* e = reinterpret_cast<const uint8_t*>(HWY_MIN(x + ahead + count, limit));
+  for (; p < e; p += 64) hwy::Prefetch(p);
+}
+
+// Fake-quant values times a per-element factor: out[i] = value[i] * factor[i].
+struct ScaledValueSinkF32 {
+  static constexpr bool kValues = true;
+  const DecodeParams* decode;
+  const float* factor;
+  float* out;
+  HWY_INLINE void Put(DU32 /*du*/, size_t i, VU32 bits) const {
+    const DF32 df;
+    hn::StoreU(hn::Mul(hn::BitCast(df, bits), hn::LoadU(df, factor + i)), df, out + i);
+  }
+  HWY_INLINE void PutPartial(DU32 du, size_t i, VU32 bits, size_t lane_begin,
+                             size_t lane_end) const {
+    HWY_ALIGN float tmp[kMaxLanes32];
+    hn::Store(hn::BitCast(DF32(), bits), DF32(), tmp);
+    (void)du;
+    for (size_t j = lane_begin; j < lane_end; ++j) out[i + j] = tmp[j] * factor[i + j];
+  }
+};
 
 // The float64 version: lanes are 64-bit, a group is 8 vectors (the same 4N elements).
 struct ValueSinkF64 {

@@ -107,6 +107,8 @@ EncodeParams MakeEncodeParams(const FormatSpec& spec, const QuantizeOptions& opt
     p.ovf_code[s] = detail::OverflowCode(spec, negative, options);
   }
   p.below_unsigned = detail::BelowUnsignedRange(spec, options.overflow);
+  p.clamp_to_max =
+      p.fast && p.ovf_code[0] == spec.max_code && p.ovf_code[1] == (spec.max_code | spec.sign_bit);
   return p;
 }
 

@@ -4,6 +4,7 @@
 #ifndef QFLOAT_SRC_SIMD_PARAMS_H_
 #define QFLOAT_SRC_SIMD_PARAMS_H_
 
+#include <array>
 #include <cstdint>
 
 #include "qfloat/format.h"
@@ -62,7 +63,12 @@ struct EncodeParams {
   float quantum = 0;            // 2^(emin - m)
   uint32_t max_value_bits = 0;  // float32 bits of the largest finite value
   bool negative_zero = true;    // a magnitude rounded to 0 keeps the sign (the format has -0)
-  int sign_shift = 0;           // 32 - bits: float32 sign bit -> the code's sign bit
+  // Overflow gives +-max for both signs (sat-finite, sat-propagate, or a mode rounding toward
+  // zero), so every finite |x| above max encodes exactly as max itself: the fast kernel clamps
+  // |x| to max first instead of sending the vector to the generic kernel (block-scaled tensors
+  // saturate in a large share of blocks).
+  bool clamp_to_max = false;
+  int sign_shift = 0;  // 32 - bits: float32 sign bit -> the code's sign bit
 
   // Fast posit path (kernels-inl.h FastPositEncoder): posits whose values are all float32
   // normals with at most 22 fraction bits. With P = bits + 2^23 (exponent re-biased by 128, a
@@ -103,6 +109,39 @@ struct DecodeParams {
   int32_t n = 0, es = 0;
   uint32_t maxpos_f32 = 0;  // float32 bits of maxpos (f32_direct only)
   uint64_t maxpos_f64 = 0;  // float64 bits of maxpos
+};
+
+// Block-scaled tensors (src/scaling): a chunk of elements cut into runs that share one scale.
+// Run r covers elements [end[r-1], end[r]) of the chunk (end[-1] = 0; the last end is the chunk's
+// length); its elements are rounded as x * enc[r] (a float32 product, as the recipes compute it)
+// and, for fake-quant, the rounded value is multiplied back by dec[r].
+struct RunFactors {
+  const uint32_t* end = nullptr;
+  const float* enc = nullptr;
+  const float* dec = nullptr;  // fake-quant only
+  // NVFP4 recipes: clamp x * enc to [-clamp, clamp] (NaN stays NaN, as torch.clamp) when clamp > 0,
+  // then add +0 when plus_zero (TransformerEngine's cast turns -0 into +0).
+  float clamp = 0.0f;
+  bool plus_zero = false;
+};
+
+// Block-scaled float32 tensors cut into whole blocks (MX): a block's scale entry is looked up
+// from the float32 bits of its largest magnitude (src/scaling AmaxBinades): exponent field f and
+// fraction pick entry_lo[f] below threshold[f] and entry_hi[f] from it on. An entry of -1 marks
+// blocks the kernels leave to the caller (a NaN scale, or products that may not be exact in
+// float32).
+// Elements per piece of the block kernels (simd/dispatch.h QuantizeBlocksF32): a piece is
+// kBlockPieceFloats / len whole blocks, small enough for its inputs, factors and results to stay
+// in L1 between the kernels' passes.
+constexpr size_t kBlockPieceFloats = 1024;
+
+struct BlockScaleLookup {
+  std::array<uint32_t, 256> threshold{};
+  std::array<int16_t, 256> entry_lo{};
+  std::array<int16_t, 256> entry_hi{};
+  const float* enc = nullptr;     // per entry: the factor applied before rounding
+  const float* dec = nullptr;     // per entry: the factor applied after (fake-quant)
+  const uint8_t* code = nullptr;  // per entry: the scale's code (8-bit scale formats)
 };
 
 EncodeParams MakeEncodeParams(const FormatSpec& spec, const QuantizeOptions& options);

@@ -20,6 +20,59 @@ void QuantizeF32ChunkT(const EncodeParams& encode, const DecodeParams& decode, c
   if (stream) hwy::FlushStream();
 }
 
+void QuantizeRunsF32T(const EncodeParams& encode, const DecodeParams& decode,
+                      const RunFactors& factors, const float* in, float* out, size_t count,
+                      uint64_t index0, bool stream) {
+  HWY_ALIGN float scaled[kRunPiece];
+  HWY_ALIGN float dec[kRunPiece];
+  HWY_ALIGN float values[kRunPiece];
+  size_t run = 0;
+  for (size_t s = 0; s < count; s += kRunPiece) {
+    const size_t len = std::min(kRunPiece, count - s);
+    ScalePiece(factors, in, s, len, run, scaled, dec);
+    // A streamed output is formed in L1, then streamed out (StreamOut).
+    EncodeF32Dispatch(encode, scaled, len, index0 + s,
+                      ScaledValueSinkF32{&decode, dec, stream ? values : out + s});
+    if (stream) StreamOut(values, out + s, len);
+  }
+  if (stream) hwy::FlushStream();
+}
+
+size_t QuantizeBlocksF32T(const EncodeParams& encode, const DecodeParams& decode,
+                          const BlockScaleLookup& lookup, const float* in, float* out,
+                          size_t blocks, size_t len, uint64_t index0, bool stream) {
+  HWY_ALIGN float scaled[kRunPiece];
+  HWY_ALIGN float dec[kRunPiece];
+  HWY_ALIGN float values[kRunPiece];
+  uint32_t block_end[kMaxPieceBlocks];
+  float block_enc[kMaxPieceBlocks];
+  float block_dec[kMaxPieceBlocks];
+  const size_t per_piece = kRunPiece / len;
+  const float* limit = in + blocks * len;
+  for (size_t b0 = 0; b0 < blocks; b0 += per_piece) {
+    const size_t nb = std::min(per_piece, blocks - b0);
+    const size_t count = nb * len;
+    const float* x = in + b0 * len;
+    PrefetchAhead(x, count, count, limit);
+    if (!LookupBlocks(lookup, x, nb, len, block_end, block_enc, block_dec, nullptr)) {
+      if (stream) hwy::FlushStream();
+      return b0;
+    }
+    RunFactors factors;
+    factors.end = block_end;
+    factors.enc = block_enc;
+    factors.dec = block_dec;
+    size_t run = 0;
+    ScalePiece(factors, x, 0, count, run, scaled, dec);
+    float* dst = out + b0 * len;
+    EncodeF32Dispatch(encode, scaled, count, index0 + b0 * len,
+                      ScaledValueSinkF32{&decode, dec, stream ? values : dst});
+    if (stream) StreamOut(values, dst, count);
+  }
+  if (stream) hwy::FlushStream();
+  return blocks;
+}
+
 int64_t DispatchedTargetT() { return HWY_TARGET; }
 
 void QuantizeCodes16ChunkT(const DecodeParams& input, bool input_f32, const EncodeParams& encode,
@@ -56,6 +109,8 @@ HWY_AFTER_NAMESPACE();
 namespace qfloat::simd {
 
 HWY_EXPORT(QuantizeF32ChunkT);
+HWY_EXPORT(QuantizeRunsF32T);
+HWY_EXPORT(QuantizeBlocksF32T);
 HWY_EXPORT(QuantizeCodes16ChunkT);
 HWY_EXPORT(DispatchedTargetT);
 
@@ -64,6 +119,19 @@ int64_t DispatchedTarget() { return HWY_DYNAMIC_DISPATCH(DispatchedTargetT)(); }
 void QuantizeF32Chunk(const EncodeParams& encode, const DecodeParams& decode, const float* in,
                       float* out, size_t count, uint64_t index0, bool stream) {
   HWY_DYNAMIC_DISPATCH(QuantizeF32ChunkT)(encode, decode, in, out, count, index0, stream);
+}
+
+void QuantizeRunsF32(const EncodeParams& encode, const DecodeParams& decode,
+                     const RunFactors& factors, const float* in, float* out, size_t count,
+                     uint64_t index0, bool stream) {
+  HWY_DYNAMIC_DISPATCH(QuantizeRunsF32T)(encode, decode, factors, in, out, count, index0, stream);
+}
+
+size_t QuantizeBlocksF32(const EncodeParams& encode, const DecodeParams& decode,
+                         const BlockScaleLookup& lookup, const float* in, float* out, size_t blocks,
+                         size_t len, uint64_t index0, bool stream) {
+  return HWY_DYNAMIC_DISPATCH(QuantizeBlocksF32T)(encode, decode, lookup, in, out, blocks, len,
+                                                  index0, stream);
 }
 
 void QuantizeCodes16Chunk(const DecodeParams& input, bool input_f32, const EncodeParams& encode,
