@@ -84,28 +84,11 @@ void EncodeRunsF32T(const EncodeParams& encode, const RunFactors& factors, const
 size_t EncodeBlocksF32T(const EncodeParams& encode, const BlockScaleLookup& lookup, const float* in,
                         uint8_t* packed, uint8_t* scale_codes, size_t blocks, size_t len,
                         uint64_t index0) {
-  HWY_ALIGN float scaled[kRunPiece];
-  uint32_t block_end[kMaxPieceBlocks];
-  float block_enc[kMaxPieceBlocks];
-  float block_dec[kMaxPieceBlocks];
-  const size_t per_piece = kRunPiece / len;
-  const float* limit = in + blocks * len;
-  for (size_t b0 = 0; b0 < blocks; b0 += per_piece) {
-    const size_t nb = std::min(per_piece, blocks - b0);
-    const size_t count = nb * len;
-    const float* x = in + b0 * len;
-    PrefetchAhead(x, count, count, limit);
-    if (!LookupBlocks(lookup, x, nb, len, block_end, block_enc, block_dec, scale_codes + b0)) {
-      return b0;
-    }
-    RunFactors factors;
-    factors.end = block_end;
-    factors.enc = block_enc;
-    size_t run = 0;
-    ScalePiece(factors, x, 0, count, run, scaled, nullptr);
-    EncodeF32ChunkT(encode, scaled, packed, count, index0 + b0 * len);
-  }
-  return blocks;
+  return ForEachBlockPiece(
+      lookup, in, blocks, len, scale_codes, false,
+      [&](const float* scaled, const float*, size_t count, size_t first_block) {
+        EncodeF32ChunkT(encode, scaled, packed, count, index0 + first_block * len);
+      });
 }
 
 // NOLINTNEXTLINE(google-readability-namespace-comments)

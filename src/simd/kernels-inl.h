@@ -1166,6 +1166,41 @@ HWY_INLINE void PrefetchAhead(const float* x, size_t ahead, size_t count, const 
   for (; p < e; p += 64) hwy::Prefetch(p);
 }
 
+// The block kernels' loop (dispatch.h QuantizeBlocksF32): for each piece of whole blocks, looks
+// their scales up (scale codes into scale_codes when given), forms the scaled inputs and, with
+// `with_dec`, the per-element dequantization factors, and calls round(scaled, dec, count,
+// first_block). Returns the blocks done: all, or the first block of a piece LookupBlocks refused.
+template <class Round>
+HWY_INLINE size_t ForEachBlockPiece(const BlockScaleLookup& lookup, const float* in, size_t blocks,
+                                    size_t len, uint8_t* scale_codes, bool with_dec,
+                                    const Round& round) {
+  HWY_ALIGN float scaled[kRunPiece];
+  HWY_ALIGN float dec[kRunPiece];
+  uint32_t block_end[kMaxPieceBlocks];
+  float block_enc[kMaxPieceBlocks];
+  float block_dec[kMaxPieceBlocks];
+  const size_t per_piece = kRunPiece / len;
+  const float* limit = in + blocks * len;
+  for (size_t b0 = 0; b0 < blocks; b0 += per_piece) {
+    const size_t nb = HWY_MIN(per_piece, blocks - b0);
+    const size_t count = nb * len;
+    const float* x = in + b0 * len;
+    PrefetchAhead(x, count, count, limit);
+    if (!LookupBlocks(lookup, x, nb, len, block_end, block_enc, block_dec,
+                      scale_codes != nullptr ? scale_codes + b0 : nullptr)) {
+      return b0;
+    }
+    RunFactors factors;
+    factors.end = block_end;
+    factors.enc = block_enc;
+    factors.dec = block_dec;
+    size_t run = 0;
+    ScalePiece(factors, x, 0, count, run, scaled, with_dec ? dec : nullptr);
+    round(scaled, dec, count, b0);
+  }
+  return blocks;
+}
+
 // Fake-quant values times a per-element factor: out[i] = value[i] * factor[i].
 struct ScaledValueSinkF32 {
   static constexpr bool kValues = true;

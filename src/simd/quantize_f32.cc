@@ -41,36 +41,17 @@ void QuantizeRunsF32T(const EncodeParams& encode, const DecodeParams& decode,
 size_t QuantizeBlocksF32T(const EncodeParams& encode, const DecodeParams& decode,
                           const BlockScaleLookup& lookup, const float* in, float* out,
                           size_t blocks, size_t len, uint64_t index0, bool stream) {
-  HWY_ALIGN float scaled[kRunPiece];
-  HWY_ALIGN float dec[kRunPiece];
   HWY_ALIGN float values[kRunPiece];
-  uint32_t block_end[kMaxPieceBlocks];
-  float block_enc[kMaxPieceBlocks];
-  float block_dec[kMaxPieceBlocks];
-  const size_t per_piece = kRunPiece / len;
-  const float* limit = in + blocks * len;
-  for (size_t b0 = 0; b0 < blocks; b0 += per_piece) {
-    const size_t nb = std::min(per_piece, blocks - b0);
-    const size_t count = nb * len;
-    const float* x = in + b0 * len;
-    PrefetchAhead(x, count, count, limit);
-    if (!LookupBlocks(lookup, x, nb, len, block_end, block_enc, block_dec, nullptr)) {
-      if (stream) hwy::FlushStream();
-      return b0;
-    }
-    RunFactors factors;
-    factors.end = block_end;
-    factors.enc = block_enc;
-    factors.dec = block_dec;
-    size_t run = 0;
-    ScalePiece(factors, x, 0, count, run, scaled, dec);
-    float* dst = out + b0 * len;
-    EncodeF32Dispatch(encode, scaled, count, index0 + b0 * len,
-                      ScaledValueSinkF32{&decode, dec, stream ? values : dst});
-    if (stream) StreamOut(values, dst, count);
-  }
+  const size_t done = ForEachBlockPiece(
+      lookup, in, blocks, len, nullptr, true,
+      [&](const float* scaled, const float* dec, size_t count, size_t first_block) {
+        float* dst = out + first_block * len;
+        EncodeF32Dispatch(encode, scaled, count, index0 + first_block * len,
+                          ScaledValueSinkF32{&decode, dec, stream ? values : dst});
+        if (stream) StreamOut(values, dst, count);
+      });
   if (stream) hwy::FlushStream();
-  return blocks;
+  return done;
 }
 
 int64_t DispatchedTargetT() { return HWY_TARGET; }
