@@ -8,6 +8,7 @@
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 #include "hwy/highway.h"
 #include "simd/block_scale.h"
+#include "simd/kernels-inl.h"  // StreamOut
 
 HWY_BEFORE_NAMESPACE();
 namespace qfloat {
@@ -15,23 +16,12 @@ namespace simd {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-inline uint32_t MagnitudeBits(float v) {
-  uint32_t u;
-  std::memcpy(&u, &v, sizeof(u));
-  return u & 0x7FFFFFFFu;
-}
-
 // How far ahead of the reads to prefetch: a few microseconds of this core's memory bandwidth.
 constexpr size_t kPrefetchBytes = 4096;
 constexpr size_t kLineBytes = 64;
 
 void RunMaxMagnitudeF32T(const float* HWY_RESTRICT x, size_t runs, size_t len,
                          uint32_t* HWY_RESTRICT out, const float* readable_end) {
-  const hn::ScalableTag<float> df;
-  const hn::RebindToUnsigned<decltype(df)> du;
-  const size_t n = hn::Lanes(df);
-  const size_t whole = len / n * n;
-  const auto mask = hn::Set(du, 0x7FFFFFFFu);
   const uintptr_t limit = reinterpret_cast<uintptr_t>(readable_end);
   // The next line to prefetch (byte address), kept kPrefetchBytes ahead of the run being read.
   uintptr_t next = (reinterpret_cast<uintptr_t>(x) + kPrefetchBytes) & ~uintptr_t{kLineBytes - 1};
@@ -41,24 +31,7 @@ void RunMaxMagnitudeF32T(const float* HWY_RESTRICT x, size_t runs, size_t len,
     for (; next < ahead && next < limit; next += kLineBytes) {
       hwy::Prefetch(reinterpret_cast<const uint8_t*>(next));
     }
-    uint32_t m = 0;
-    if (whole > 0) {
-      // Two accumulators: the common run of 32 is two 512-bit vectors.
-      auto m0 = hn::And(hn::BitCast(du, hn::LoadU(df, p)), mask);
-      auto m1 = hn::Zero(du);
-      size_t j = n;
-      for (; j + 2 * n <= whole; j += 2 * n) {
-        m0 = hn::Max(m0, hn::And(hn::BitCast(du, hn::LoadU(df, p + j)), mask));
-        m1 = hn::Max(m1, hn::And(hn::BitCast(du, hn::LoadU(df, p + j + n)), mask));
-      }
-      if (j < whole) m1 = hn::Max(m1, hn::And(hn::BitCast(du, hn::LoadU(df, p + j)), mask));
-      m = hn::GetLane(hn::MaxOfLanes(du, hn::Max(m0, m1)));
-    }
-    for (size_t j = whole; j < len; ++j) {
-      const uint32_t v = MagnitudeBits(p[j]);
-      m = v > m ? v : m;
-    }
-    out[r] = m;
+    out[r] = BlockMaxBits(p, len);
   }
 }
 
@@ -78,15 +51,7 @@ void ScaleRunsF32T(const float* x, float* y, size_t runs, size_t len,
 }
 
 void StreamCopyF32T(const float* HWY_RESTRICT src, float* HWY_RESTRICT dst, size_t count) {
-  const hn::ScalableTag<float> df;
-  const size_t n = hn::Lanes(df);
-  size_t j = 0;
-  // Scalar up to the first vector-aligned destination, then whole aligned vectors.
-  for (; j < count && reinterpret_cast<uintptr_t>(dst + j) % (n * sizeof(float)) != 0; ++j) {
-    dst[j] = src[j];
-  }
-  for (; j + n <= count; j += n) hn::Stream(hn::LoadU(df, src + j), df, dst + j);
-  for (; j < count; ++j) dst[j] = src[j];
+  StreamOut(src, dst, count);
   hwy::FlushStream();
 }
 

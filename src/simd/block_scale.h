@@ -21,8 +21,8 @@ void RunMaxMagnitudeF32(const float* x, size_t runs, size_t len, uint32_t* out,
 // j < len; x may equal y.
 void ScaleRunsF32(const float* x, float* y, size_t runs, size_t len, const float* factors);
 
-// dst[j] = src[j] for j < n, with non-temporal stores where dst is vector-aligned (large outputs
-// that would otherwise be read into the cache before being overwritten).
+// dst[j] = src[j] for j < n, for large outputs that would otherwise be read into the cache before
+// being overwritten: whole aligned lines with non-temporal stores (kernels-inl.h StreamOut).
 void StreamCopyF32(const float* src, float* dst, size_t n);
 
 }  // namespace qfloat::simd

@@ -5,6 +5,7 @@
 #define QFLOAT_SRC_SIMD_PARAMS_H_
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 
 #include "qfloat/format.h"
@@ -125,16 +126,16 @@ struct RunFactors {
   bool plus_zero = false;
 };
 
-// Block-scaled float32 tensors cut into whole blocks (MX): a block's scale entry is looked up
-// from the float32 bits of its largest magnitude (src/scaling AmaxBinades): exponent field f and
-// fraction pick entry_lo[f] below threshold[f] and entry_hi[f] from it on. An entry of -1 marks
-// blocks the kernels leave to the caller (a NaN scale, or products that may not be exact in
-// float32).
 // Elements per piece of the block kernels (simd/dispatch.h QuantizeBlocksF32): a piece is
 // kBlockPieceFloats / len whole blocks, small enough for its inputs, factors and results to stay
 // in L1 between the kernels' passes.
 constexpr size_t kBlockPieceFloats = 1024;
 
+// Block-scaled float32 tensors cut into whole blocks (MX): a block's scale entry is looked up
+// from the float32 bits of its largest magnitude (src/scaling AmaxBinades): exponent field f and
+// fraction pick entry_lo[f] below threshold[f] and entry_hi[f] from it on. An entry of -1 marks
+// blocks the kernels leave to the caller (a NaN scale, or products that may not be exact in
+// float32).
 struct BlockScaleLookup {
   std::array<uint32_t, 256> threshold{};
   std::array<int16_t, 256> entry_lo{};

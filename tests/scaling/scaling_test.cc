@@ -674,13 +674,18 @@ TEST_CASE("Block kernels: whole-block MX tensors with specials mid-chunk, stream
     o.quantize.rounding.mode = mode;
     const RefResult ref = ReferencePow2(el, s, dims, x, o.quantize);
     std::vector<float> buffer(n + 16);
-    for (size_t shift : {0, 1, 5}) {
-      INFO("mode " << static_cast<int>(mode) << ", output shifted by " << shift << " floats");
-      std::span<float> q(buffer.data() + shift, n);
-      REQUIRE(QuantizeScaled(el, s, dims, x, q, o).ok());
-      size_t bad = 0;
-      for (size_t j = 0; j < n; ++j) bad += Bits(q[j]) != Bits(static_cast<float>(ref.values[j]));
-      CHECK(bad == 0);
+    // The SIMD block kernels (auto) and the scalar backend's route (StreamCopyF32) both stream.
+    for (Backend b : {Backend::kAuto, Backend::kScalar}) {
+      o.backend = b;
+      for (size_t shift : {0, 1, 5}) {
+        INFO("mode " << static_cast<int>(mode) << ", backend " << ToString(b)
+                     << ", output shifted by " << shift << " floats");
+        std::span<float> q(buffer.data() + shift, n);
+        REQUIRE(QuantizeScaled(el, s, dims, x, q, o).ok());
+        size_t bad = 0;
+        for (size_t j = 0; j < n; ++j) bad += Bits(q[j]) != Bits(static_cast<float>(ref.values[j]));
+        CHECK(bad == 0);
+      }
     }
   }
 }
